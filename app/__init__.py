@@ -1,0 +1,139 @@
+"""Inkwell: a governed blogging platform."""
+
+from __future__ import annotations
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import BASE_DIR, Settings, load_settings
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build an Inkwell application from ``settings`` (read from the environment if omitted)."""
+    settings = settings or load_settings()
+    app = Flask(
+        __name__,
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+        instance_path=str(BASE_DIR / "instance"),
+    )
+    configure_app(app, settings)
+    register_logging(app, settings)
+    register_extensions(app, settings)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_hooks(app)
+    app.context_processor(template_globals)
+    register_commands(app)
+    register_proxy_fix(app, settings)
+    log_startup(app)
+    return app
+
+
+def configure_app(app: Flask, settings: Settings) -> None:
+    """Copy the settings Flask and its extensions read from ``app.config``."""
+    from app.database import engine_options
+
+    app.extensions["inkwell.settings"] = settings
+    app.json.sort_keys = False
+    app.config.update(
+        SECRET_KEY=settings.secret_key.get_secret_value(),
+        DEBUG=settings.debug,
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+
+
+def register_logging(app: Flask, settings: Settings) -> None:
+    """Console and file handlers with request ids."""
+    from app.logging import configure_logging
+
+    configure_logging(app, settings)
+
+
+def register_extensions(app: Flask, settings: Settings) -> None:
+    """Bind the database, migrations, CORS, CSRF and the rate limiter."""
+    from app.cors import init_cors
+    from app.database import enable_sqlite_foreign_keys
+    from app.extensions import csrf, db, migrate
+    from app.ratelimit import init_rate_limiting
+
+    if settings.sqlite_path_dir is not None:
+        settings.sqlite_path_dir.mkdir(parents=True, exist_ok=True)
+    db.init_app(app)
+    with app.app_context():
+        enable_sqlite_foreign_keys(db.engine)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
+    csrf.init_app(app)
+    init_cors(app, settings)
+    init_rate_limiting(app, settings)
+
+
+def register_blueprints(app: Flask) -> None:
+    """The JSON API under /api/v1, the HTML pages and the health checks."""
+    from app.api import bp as api_bp
+    from app.extensions import csrf, limiter
+    from app.health import bp as health_bp
+    from app.web import bp as web_bp
+
+    app.register_blueprint(api_bp)
+    app.register_blueprint(web_bp)
+    app.register_blueprint(health_bp)
+    csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never cookies
+    csrf.exempt(health_bp)
+    limiter.exempt(health_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """One handler for every error: JSON envelope or HTML error page."""
+    from app.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def register_hooks(app: Flask) -> None:
+    """Request ids, security headers and the access log."""
+    from app.hooks import register_request_hooks
+
+    register_request_hooks(app)
+
+
+def register_commands(app: Flask) -> None:
+    """The ``flask`` command-line commands."""
+    from app.cli import register_commands as register
+
+    register(app)
+
+
+def register_proxy_fix(app: Flask, settings: Settings) -> None:
+    """Trust ``X-Forwarded-*`` only from the configured number of proxies."""
+    if settings.trusted_proxy_count:
+        hops = settings.trusted_proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def log_startup(app: Flask) -> None:
+    """One start-up line."""
+    from app.lifecycle import log_startup as log_line
+
+    log_line(app)
+
+
+def template_globals() -> dict:
+    """Values every template may use."""
+    from flask import current_app
+
+    from app.logging import current_request_id
+
+    settings = current_app.extensions["inkwell.settings"]
+    return {
+        "app_name": settings.app_name,
+        "app_version": settings.app_version,
+        "request_id": current_request_id(),
+    }

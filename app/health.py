@@ -1,0 +1,63 @@
+"""Liveness and readiness endpoints for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Blueprint, Response, current_app
+
+from app.database import ping
+from app.extensions import db, limiter
+from app.helpers import envelope_response
+
+log = logging.getLogger("inkwell.health")
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/health/live")
+def live() -> Response:
+    """200 while the process serves; touches nothing else."""
+    return envelope_response(True, "alive", {"status": "ok"}, 200)
+
+
+@bp.get("/health")
+def ready() -> Response:
+    """Readiness: the database must answer; the rate-limit storage may degrade."""
+    settings = current_app.extensions["inkwell.settings"]
+    checks = {"database": _check(lambda: ping(db.engine))}
+    if not settings.rate_limit_storage_url.startswith("memory://"):
+        checks["rate_limit_storage"] = _check(_ping_limiter_storage)
+    if checks["database"]["status"] == "error":
+        status, code = "error", 503
+    elif any(check["status"] == "error" for check in checks.values()):
+        status, code = "degraded", 200
+    else:
+        status, code = "ok", 200
+    data = {
+        "status": status,
+        "app": settings.app_name,
+        "version": settings.app_version,
+        "checks": checks,
+    }
+    message = {"ok": "ready", "degraded": "ready (degraded)", "error": "not ready"}[status]
+    return envelope_response(code == 200, message, data, code)
+
+
+def _ping_limiter_storage() -> None:
+    if not limiter.storage.check():
+        raise ConnectionError("rate-limit storage did not answer")
+
+
+def _check(probe) -> dict:
+    started = time.perf_counter()
+    try:
+        probe()
+    except Exception as error:
+        log.warning("health check failed: %s", error.__class__.__name__)
+        result = {"status": "error", "error": error.__class__.__name__}
+    else:
+        result = {"status": "ok"}
+    result["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    return result

@@ -1,0 +1,108 @@
+"""Structured logging: console and file, text or JSON, request id on every line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.handlers
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from flask import Flask, g, has_request_context
+
+from config import Settings
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+# Fields a JSON line carries on top of the standard ones, when a record has them.
+EXTRA_FIELDS = ("method", "path", "status", "duration_ms", "client", "user_id")
+_HANDLER_MARK = "_inkwell_handler"
+
+
+def current_request_id() -> str:
+    """The id of the request being served, or '-' outside a request."""
+    if has_request_context():
+        return g.get("request_id", "-")
+    return "-"
+
+
+class RequestIdFilter(logging.Filter):
+    """Attach the current request id to every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = current_request_id()
+        return True
+
+
+def _utc_timestamp(record: logging.LogRecord) -> str:
+    moment = datetime.fromtimestamp(record.created, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class TextFormatter(logging.Formatter):
+    """One physical line per record: CR and LF are escaped so no value can forge a line."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        return _utc_timestamp(record)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        return line.replace("\\", "\\\\").replace("\r", "\\r").replace("\n", "\\n")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": _utc_timestamp(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "request_id": getattr(record, "request_id", "-"),
+            "message": record.getMessage(),
+        }
+        for field in EXTRA_FIELDS:
+            if hasattr(record, field):
+                entry[field] = getattr(record, field)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def _build_handlers(settings: Settings) -> list[logging.Handler]:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if settings.log_file:
+        path = Path(settings.log_file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # WatchedFileHandler reopens the file when logrotate renames it; every record is
+        # one write to a file opened for appending, so several workers can share it.
+        handlers.append(logging.handlers.WatchedFileHandler(path, encoding="utf-8"))
+    return handlers
+
+
+def configure_logging(app: Flask, settings: Settings) -> None:
+    """Install the console and file handlers on the root logger (replacing earlier ones)."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, _HANDLER_MARK, False)]:
+        root.removeHandler(handler)
+        handler.close()
+    formatter = JsonFormatter() if settings.log_format == "json" else TextFormatter()
+    request_id_filter = RequestIdFilter()
+    for handler in _build_handlers(settings):
+        setattr(handler, _HANDLER_MARK, True)
+        handler.setFormatter(formatter)
+        handler.addFilter(request_id_filter)
+        handler.setLevel(settings.log_level)
+        root.addHandler(handler)
+    root.setLevel(settings.log_level)
+    app.logger.handlers.clear()
+    app.logger.propagate = True
+    # DEBUG echoes SQL statements through these same handlers.
+    logging.getLogger("sqlalchemy.engine").setLevel(
+        logging.INFO if settings.debug else logging.WARNING
+    )
+    for chatty in ("werkzeug", "alembic.runtime.plugins"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
