@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, request
+from flask import Flask, request
+
+from app.auth import claimed_user_id
 
 from config import Settings
 
 
 def rate_limit_key() -> str:
-    """The signed-in user's id when known, else the client address."""
-    user_id = g.get("user_id")
+    """The user id of a valid token or signed-in session, else the client address."""
+    user_id = claimed_user_id()
     if user_id is not None:
         return f"user:{user_id}"
     return f"ip:{request.remote_addr or 'unknown'}"
