@@ -16,7 +16,7 @@ SESSION_USER_KEY = "user_id"
 _DUMMY_HASH_PASSWORD = "timing-equaliser-not-a-real-password"
 
 
-class InvalidToken(Exception):
+class InvalidTokenError(Exception):
     """The bearer token is missing, malformed, forged or expired."""
 
 
@@ -57,7 +57,7 @@ def create_access_token(user_id: int) -> tuple[str, int]:
 
 
 def decode_access_token(token: str) -> int:
-    """The user id a valid token was issued to; InvalidToken for anything else."""
+    """The user id a valid token was issued to; InvalidTokenError for anything else."""
     settings = current_app.extensions["inkwell.settings"]
     try:
         claims = jwt.decode(
@@ -67,12 +67,12 @@ def decode_access_token(token: str) -> int:
             options={"require": ["sub", "exp", "iat", "type"]},
         )
     except jwt.PyJWTError as error:
-        raise InvalidToken(str(error)) from None
+        raise InvalidTokenError(str(error)) from None
     if claims.get("type") != TOKEN_TYPE:
-        raise InvalidToken("not an access token")
+        raise InvalidTokenError("not an access token")
     subject = claims["sub"]
     if not (isinstance(subject, str) and subject.isdigit()):
-        raise InvalidToken("malformed subject")
+        raise InvalidTokenError("malformed subject")
     return int(subject)
 
 
@@ -98,7 +98,7 @@ def claimed_user_id() -> int | None:
     if token is not None:
         try:
             user_id = decode_access_token(token)
-        except InvalidToken:
+        except InvalidTokenError:
             user_id = None
     elif SESSION_USER_KEY in session:
         value = session.get(SESSION_USER_KEY)

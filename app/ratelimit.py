@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Flask, request
 
 from app.auth import claimed_user_id
-
 from config import Settings
 
 
