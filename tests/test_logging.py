@@ -1,0 +1,105 @@
+"""Log lines reach console and file, carry the request id, and cannot be forged."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from app import create_app
+
+LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z [A-Z]+ [\w.-]+ \[[^\]]+\] .*$")
+
+
+def read_lines(path: str) -> list[str]:
+    return Path(path).read_text(encoding="utf-8").splitlines()
+
+
+def test_access_line_reaches_file_and_console_with_request_id(make_settings, capfd):
+    app = create_app(make_settings())
+    log_path = app.extensions["inkwell.settings"].log_file
+    app.test_client().get("/api/v1/", headers={"X-Request-ID": "trace-me-123"})
+    file_lines = [line for line in read_lines(log_path) if "[trace-me-123]" in line]
+    assert len(file_lines) == 1
+    assert "inkwell.access" in file_lines[0]
+    assert "GET /api/v1/ 200" in file_lines[0]
+    assert re.search(r" \d+\.\d\dms client=127\.0\.0\.1 user=-$", file_lines[0])
+    console = capfd.readouterr().err
+    assert file_lines[0] in console
+
+
+def test_every_file_line_has_timestamp_level_logger_and_request_id(client, log_path):
+    client.get("/")
+    client.get("/api/v1/missing")
+    lines = read_lines(log_path)
+    assert lines
+    for line in lines:
+        assert LINE.match(line), line
+
+
+def test_start_up_line_names_app_version_and_backend(log_path):
+    first = read_lines(log_path)[0]
+    assert "Inkwell 0.1.0 starting" in first
+    assert "database=sqlite" in first or "database=postgresql" in first
+    assert "rate_limit_storage=memory" in first
+
+
+def test_log_file_directory_is_created(make_settings, tmp_path):
+    target = tmp_path / "deep" / "nested" / "app.log"
+    create_app(make_settings(log_file=str(target)))
+    assert target.exists()
+
+
+def test_crlf_in_a_path_cannot_forge_a_line(client, log_path):
+    forged = "2026-01-01T00:00:00.000Z INFO inkwell.access [x] GET /admin 200"
+    client.get("/nothing%0d%0a" + forged.replace(" ", "%20"))
+    lines = read_lines(log_path)
+    assert not any(line.startswith("2026-01-01T00:00:00.000Z") for line in lines)
+    assert any("\\r\\n2026-01-01T00:00:00.000Z" in line for line in lines)
+
+
+def test_password_in_a_request_body_is_never_logged(client, log_path):
+    client.post("/api/v1/", json={"username": "ann", "password": "Sup3r-Secret-Passw0rd"})
+    client.post("/nothing", data={"password": "Sup3r-Secret-Passw0rd"})
+    assert "Sup3r-Secret-Passw0rd" not in Path(log_path).read_text()
+
+
+def test_authorization_header_and_token_are_never_logged(client, log_path):
+    client.get("/api/v1/", headers={"Authorization": "Bearer abc.def.ghi-secret-token"})
+    assert "abc.def.ghi-secret-token" not in Path(log_path).read_text()
+
+
+def test_warning_level_drops_access_lines(make_settings):
+    app = create_app(make_settings(log_level="warning"))
+    app.test_client().get("/api/v1/")
+    text = Path(app.extensions["inkwell.settings"].log_file).read_text()
+    assert "inkwell.access" not in text
+    assert "GET /api/v1/" not in text
+
+
+def test_json_format_writes_one_object_per_line(make_settings):
+    app = create_app(make_settings(log_format="json"))
+    app.test_client().get("/api/v1/", headers={"X-Request-ID": "json-line-1"})
+    entries = [json.loads(line) for line in read_lines(app.extensions["inkwell.settings"].log_file)]
+    access = [entry for entry in entries if entry["logger"] == "inkwell.access"]
+    assert len(access) == 1
+    entry = access[0]
+    assert entry["request_id"] == "json-line-1"
+    assert entry["level"] == "INFO"
+    assert entry["time"].endswith("Z")
+    assert (entry["method"], entry["path"], entry["status"]) == ("GET", "/api/v1/", 200)
+    assert entry["duration_ms"] >= 0
+
+
+def test_empty_log_file_setting_logs_to_console_only(make_settings, tmp_path, capfd):
+    app = create_app(make_settings(log_file=""))
+    app.test_client().get("/api/v1/", headers={"X-Request-ID": "console-only"})
+    assert "[console-only]" in capfd.readouterr().err
+    assert not list(tmp_path.rglob("*.log"))
+
+
+def test_secret_key_never_appears_in_logs_or_pages(app, client, log_path):
+    secret = app.config["SECRET_KEY"]
+    page = client.get("/").get_data(as_text=True) + client.get("/health").get_data(as_text=True)
+    assert secret not in page
+    assert secret not in Path(log_path).read_text()
