@@ -55,7 +55,7 @@ def log_access(response: Response) -> Response:
     """One access line per request: method, path, status, duration, client and user."""
     started = g.get("request_started")
     duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else 0.0
-    user_id = g.get("user_id")
+    user_id = g.get("user_id", g.get("claimed_user_id"))
     log.info(
         "%s %s %s %.2fms client=%s user=%s",
         request.method,
