@@ -1,0 +1,93 @@
+"""Markdown to safe HTML: markdown-it-py renders, nh3 keeps only an allow-list."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import nh3
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+ALLOWED_TAGS = frozenset(
+    {
+        "a",
+        "abbr",
+        "b",
+        "blockquote",
+        "br",
+        "code",
+        "dd",
+        "del",
+        "details",
+        "dl",
+        "dt",
+        "em",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "img",
+        "ins",
+        "kbd",
+        "li",
+        "mark",
+        "ol",
+        "p",
+        "pre",
+        "s",
+        "sub",
+        "summary",
+        "sup",
+        "strong",
+        "table",
+        "tbody",
+        "td",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+    }
+)
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "abbr": {"title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "ol": {"start"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+}
+# Relative links stay allowed; any other scheme (javascript:, data:, vbscript:) is dropped.
+ALLOWED_URL_SCHEMES = frozenset({"http", "https", "mailto"})
+LINK_REL = "nofollow noopener noreferrer"
+
+
+@cache
+def _parser() -> MarkdownIt:
+    """CommonMark with tables and strikethrough; raw HTML is parsed, then sanitised."""
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+
+@cache
+def _cleaner() -> nh3.Cleaner:
+    """The sanitiser, built once: only the allow-listed tags, attributes and URL schemes."""
+    return nh3.Cleaner(
+        tags=set(ALLOWED_TAGS),
+        attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(ALLOWED_URL_SCHEMES),
+        link_rel=LINK_REL,
+        strip_comments=True,
+    )
+
+
+def sanitize_html(html: str) -> str:
+    """Keep only allow-listed tags, attributes and URL schemes of ``html``."""
+    return _cleaner().clean(html)
+
+
+def render_markdown(text: str) -> Markup:
+    """Render Markdown ``text`` to sanitised HTML, safe to insert into a page."""
+    return Markup(sanitize_html(_parser().render(text or "")))  # noqa: S704 - sanitised above
