@@ -1,13 +1,41 @@
-"""The JSON API blueprint, mounted under /api/v1."""
+"""The JSON API blueprint, mounted under /api/v1; one module per resource."""
 
 from flask import Blueprint, current_app
+from flask.blueprints import BlueprintSetupState
+from werkzeug.routing import IntegerConverter, Map
 
 from app.helpers import success_response
+from app.openapi import api_operation
+from app.schemas import MAX_ID, ApiInfo
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
+class IdConverter(IntegerConverter):
+    """``<id:name>``: a record id, 1..MAX_ID; anything else matches no route (404)."""
+
+    def __init__(self, url_map: Map, *args: object, **kwargs: object) -> None:
+        super().__init__(url_map, min=1, max=MAX_ID)
+
+
+@bp.record_once
+def _install_converter(state: BlueprintSetupState) -> None:
+    """Make ``<id:...>`` available before the blueprint's rules are added."""
+    state.app.url_map.converters.setdefault("id", IdConverter)
+
+
+@bp.record_once
+def _register_docs(state: BlueprintSetupState) -> None:
+    """The interactive docs live at /api/docs, outside the versioned prefix."""
+    from app.api.docs import docs_bp
+
+    state.app.register_blueprint(docs_bp)
+
+
 @bp.get("/")
+@api_operation(
+    "What this API is: name, version and where its description lives", tag="meta", response=ApiInfo
+)
 def index():
     """What this API is: name, version and where its description lives."""
     settings = current_app.extensions["inkwell.settings"]
@@ -18,3 +46,6 @@ def index():
             "openapi": "/api/v1/openapi.json",
         }
     )
+
+
+from app.api import audit, auth, comments, docs, posts, users  # noqa: E402, F401 - routes
