@@ -144,19 +144,14 @@ def current_user() -> User | None:
             user_id = decode_access_token(token)
         except InvalidTokenError:
             raise unauthorized(INVALID_TOKEN_MESSAGE, "invalid_token") from None
-        user = find_active_user(user_id)
+        from app.services.user_service import get_active_user  # it imports this module
+
+        user = get_active_user(user_id)
         if user is None:
             raise unauthorized(INVALID_TOKEN_MESSAGE, "invalid_token")
         g.user_id = user.id
     g.current_user = user
     return user
-
-
-def find_active_user(user_id: int) -> User | None:
-    """The user with ``user_id`` if it exists, is active and is not deleted."""
-    from app.services.users import get_active_user
-
-    return get_active_user(user_id)
 
 
 def require_user(view: ViewT) -> ViewT:

@@ -55,3 +55,16 @@ def assert_success(response, status: int = 200) -> dict:
 def detail_fields(response) -> set[str]:
     """The fields named in an error envelope's ``details``."""
     return {detail["field"] for detail in response.get_json()["details"] or []}
+
+
+def token_for(app: Flask, user) -> str:
+    """A valid access token for ``user``, minted without the (rate-limited) endpoint."""
+    from app.auth import create_access_token
+
+    with app.app_context():
+        return create_access_token(user.id)[0]
+
+
+def auth_headers(app: Flask, user) -> dict[str, str]:
+    """Authorization headers for ``user``, or none for an anonymous client."""
+    return {} if user is None else bearer(token_for(app, user))

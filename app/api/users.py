@@ -1,0 +1,21 @@
+"""Public profiles."""
+
+from __future__ import annotations
+
+from flask import Response
+
+from app.api import bp
+from app.helpers import success_response
+from app.openapi import api_operation
+from app.schemas import PublicUserResponse
+from app.services import user_service
+
+
+@bp.get("/users/<username>")
+@api_operation(
+    "A user's public profile (never the email)", tag="users", response=PublicUserResponse
+)
+def user_profile(username: str) -> Response:
+    """The public profile of ``username`` (ignoring case)."""
+    user = user_service.get_user_by_username(username)
+    return success_response(PublicUserResponse.model_validate(user).to_json())
