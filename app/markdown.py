@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from html import unescape
 
 import nh3
 from markdown_it import MarkdownIt
@@ -91,3 +92,24 @@ def sanitize_html(html: str) -> str:
 def render_markdown(text: str) -> Markup:
     """Render Markdown ``text`` to sanitised HTML, safe to insert into a page."""
     return Markup(sanitize_html(_parser().render(text or "")))  # noqa: S704 - sanitised above
+
+
+def plain_text(text: str) -> str:
+    """The words of Markdown ``text`` without any markup, whitespace collapsed."""
+    html = _cleaner_text().clean(_parser().render(text or ""))
+    return " ".join(unescape(html).split())
+
+
+@cache
+def _cleaner_text() -> nh3.Cleaner:
+    """A sanitiser that keeps no tag at all, only text."""
+    return nh3.Cleaner(tags=set(), strip_comments=True)
+
+
+def excerpt(text: str, length: int = 240) -> str:
+    """The first ``length`` characters of ``text`` as plain text, cut at a word boundary."""
+    words = plain_text(text)
+    if len(words) <= length:
+        return words
+    cut = words[:length].rsplit(" ", 1)[0] or words[:length]
+    return cut.rstrip(" ,.;:") + "…"

@@ -1,11 +1,26 @@
-"""The HTML blueprint: server-rendered pages."""
+"""The HTML blueprint: server-rendered pages for readers, authors and admins."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response
+from flask_wtf.csrf import CSRFError
+
+from app.errors import render_error
+from app.web.session import install_session_interface, load_signed_in_user
+from app.web.templating import register_template_helpers
+
+CSRF_FAILED = (
+    "This form has expired or was not sent from this site. Go back, reload the page and try again."
+)
 
 bp = Blueprint("web", __name__)
+bp.record_once(install_session_interface)
+bp.before_request(load_signed_in_user)
+register_template_helpers(bp)
 
 
-@bp.get("/")
-def home():
-    """The home page."""
-    return render_template("home.html")
+@bp.errorhandler(CSRFError)
+def csrf_failed(error: CSRFError) -> Response:
+    """A form without a valid CSRF token: a 400 page that says what to do."""
+    return render_error(400, CSRF_FAILED)
+
+
+from app.web import accounts, admin, posts  # noqa: E402, F401 - registers the views

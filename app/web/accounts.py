@@ -1,0 +1,76 @@
+"""Session sign-in pages: register, log in and log out."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request
+from werkzeug.wrappers import Response
+
+from app.schemas import TokenRequest, UserCreate
+from app.services import Conflict, user_service
+from app.web import bp
+from app.web.forms import FieldErrors, FormError, form_values, validate_form
+from app.web.session import safe_next, sign_in, sign_out, signed_in_user
+
+LOGIN_FAILED = "Unknown username or email, or wrong password"
+PASSWORDS_DIFFER = "The two passwords are not the same"
+
+
+def _next_target() -> str:
+    """Where to go after signing in: the ``next`` field or argument, if it is safe."""
+    return safe_next(request.values.get("next"))
+
+
+def _render(template: str, form: dict[str, str], errors: FieldErrors, status: int = 200):
+    """A sign-in form with what the user typed (never the password) and the errors."""
+    return render_template(template, form=form, errors=errors, next=_next_target()), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | tuple[str, int]:
+    """Sign in with a username or email and a password."""
+    if request.method == "GET":
+        if signed_in_user() is not None:
+            return redirect(_next_target())
+        return _render("account/login.html", {}, {})
+    values = form_values(("username", "password"))
+    kept = {"username": values.get("username", "")}
+    try:
+        credentials = validate_form(TokenRequest, values)
+    except FormError as invalid:
+        return _render("account/login.html", kept, invalid.errors, 422)
+    user = user_service.authenticate(credentials.username, credentials.password)
+    if user is None:
+        return _render("account/login.html", kept, {"form": [LOGIN_FAILED]}, 422)
+    sign_in(user)
+    flash(f"Signed in as {user.username}.", "success")
+    return redirect(_next_target())
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register() -> Response | tuple[str, int]:
+    """Create an account and sign in with it."""
+    if request.method == "GET":
+        return _render("account/register.html", {}, {})
+    values = form_values(("username", "email", "password"))
+    kept = {key: value for key, value in values.items() if key != "password"}
+    try:
+        account = validate_form(UserCreate, values)
+        if values.get("password") != request.form.get("password_confirm"):
+            raise FormError({"password_confirm": [PASSWORDS_DIFFER]})
+        user = user_service.register_user(account.username, account.email, account.password)
+    except FormError as invalid:
+        return _render("account/register.html", kept, invalid.errors, 422)
+    except Conflict as conflict:
+        field = conflict.field or "form"
+        return _render("account/register.html", kept, {field: [conflict.description]}, 409)
+    sign_in(user)
+    flash(f"Welcome, {user.username}! Your account is ready.", "success")
+    return redirect(_next_target())
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """End the session."""
+    sign_out()
+    flash("You are signed out.", "success")
+    return redirect(safe_next(None))

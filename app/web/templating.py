@@ -1,0 +1,84 @@
+"""Template filters and globals of the pages: Markdown, dates, page links, audit changes."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, g, request, url_for
+from markupsafe import Markup
+
+from app.markdown import excerpt, render_markdown
+
+# Long values (a post body) are cut in the audit view; the event itself keeps them whole.
+AUDIT_VALUE_LENGTH = 160
+
+
+def isoformat(moment: datetime | None) -> str:
+    """ISO 8601 in UTC, for ``<time datetime>``."""
+    if moment is None:
+        return ""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def humandate(moment: datetime | None) -> str:
+    """A readable UTC date and time, e.g. ``3 May 2025, 14:05 UTC``."""
+    if moment is None:
+        return ""
+    moment = moment.astimezone(UTC)
+    return f"{moment.day} {moment:%B %Y, %H:%M} UTC"
+
+
+def audit_value(value: Any) -> str:
+    """One old or new value of an audit event, readable and short."""
+    if value is None:
+        return "—"
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if len(text) > AUDIT_VALUE_LENGTH:
+        text = text[:AUDIT_VALUE_LENGTH] + "…"
+    return text
+
+
+def audit_changes(changes: dict[str, Any] | None) -> list[dict[str, str]]:
+    """The changed fields of an audit event as rows of field, old and new."""
+    rows = []
+    for field, change in (changes or {}).items():
+        if isinstance(change, dict) and {"old", "new"} <= change.keys():
+            old, new = change["old"], change["new"]
+        else:
+            old, new = None, change
+        rows.append({"field": field, "old": audit_value(old), "new": audit_value(new)})
+    return rows
+
+
+def page_url(endpoint: str, number: int, param: str = "page", **values: Any) -> str:
+    """The URL of page ``number`` of a list; page 1 has no ``page`` parameter."""
+    values = {key: value for key, value in values.items() if value not in (None, "")}
+    if number > 1:
+        values[param] = number
+    return url_for(endpoint, **values)
+
+
+def markdown_filter(text: str) -> Markup:
+    """The ``markdown`` filter: sanitised HTML of Markdown text."""
+    return render_markdown(text)
+
+
+def template_context() -> dict[str, Any]:
+    """The signed-in user (without a query) and where the visitor is now."""
+    next_here = None
+    if request.method == "GET" and request.endpoint not in ("web.login", "web.register"):
+        next_here = request.full_path.rstrip("?")
+    return {"current_user": g.get("session_user"), "next_here": next_here}
+
+
+def register_template_helpers(bp: Blueprint) -> None:
+    """Make the filters and globals available to every template of the app."""
+    bp.add_app_template_filter(markdown_filter, "markdown")
+    bp.add_app_template_filter(excerpt, "excerpt")
+    bp.add_app_template_filter(isoformat, "isoformat")
+    bp.add_app_template_filter(humandate, "humandate")
+    bp.add_app_template_filter(audit_changes, "audit_changes")
+    bp.add_app_template_global(page_url, "page_url")
+    bp.app_context_processor(template_context)
