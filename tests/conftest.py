@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
+import itertools
 import os
+import shutil
 import socket
+import tempfile
+from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.extensions import db as _db
@@ -80,17 +85,48 @@ def app(make_settings, database_url):
 
 
 def reset_schema() -> None:
-    """Empty every table (PostgreSQL) or build the schema (a fresh SQLite file)."""
+    """Give the current app an empty schema: TRUNCATE on PostgreSQL, a fresh SQLite file."""
     import app.models  # noqa: F401 - registers every table
 
-    if _db.engine.dialect.name == "postgresql":
+    engine = _db.engine
+    if engine.dialect.name == "postgresql":
         _db.create_all()
         tables = ", ".join(f'"{table.name}"' for table in _db.metadata.sorted_tables)
-        if tables:
-            with _db.engine.begin() as connection:
-                connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    else:
+        with engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        return
+    path = engine.url.database
+    if not path or path == ":memory:":
         _db.create_all()
+        return
+    # Copying a schema built once is much faster than CREATE TABLE for every test.
+    engine.dispose()
+    scratch = f"{path}.new"
+    shutil.copyfile(_sqlite_template(), scratch)
+    os.replace(scratch, path)
+
+
+_sqlite_templates: list[Path] = []
+
+
+def _sqlite_template() -> Path:
+    """A SQLite file holding the empty schema, built once per test session."""
+    if not _sqlite_templates:
+        folder = Path(tempfile.mkdtemp(prefix="inkwell-schema-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        template = folder / "schema.db"
+        engine = create_engine(f"sqlite:///{template}")
+        _db.metadata.create_all(engine)
+        engine.dispose()
+        _sqlite_templates.append(template)
+    return _sqlite_templates[0]
+
+
+@pytest.fixture
+def db(app):
+    """The database extension, inside an application context for the whole test."""
+    with app.app_context():
+        yield _db
 
 
 @pytest.fixture
@@ -103,3 +139,111 @@ def client(app):
 def log_path(app):
     """The log file of ``app``."""
     return app.extensions["inkwell.settings"].log_file
+
+
+# -- test data factories: every record goes through the services, like real data ----------
+
+DEFAULT_PASSWORD = "correct-horse-battery"
+_password_hashes: dict[str, str] = {}
+
+
+def _password_hash(password: str) -> str:
+    """Hash each distinct test password once (scrypt is deliberately slow)."""
+    from app.auth import hash_password
+
+    if password not in _password_hashes:
+        _password_hashes[password] = hash_password(password)
+    return _password_hashes[password]
+
+
+def _detached(obj, *relationships: str):
+    """``obj`` fully loaded and detached, so tests can read it outside the app context."""
+    _db.session.refresh(obj)
+    for name in relationships:
+        related = getattr(obj, name)
+        if related is not None:
+            _db.session.refresh(related)
+    _db.session.expunge_all()
+    return obj
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user through the services: ``make_user("alice", role="admin")``."""
+    from app.models import Role
+    from app.services import user_service
+
+    counter = itertools.count(1)
+
+    def build(
+        username: str | None = None,
+        *,
+        email: str | None = None,
+        password: str = DEFAULT_PASSWORD,
+        role: str = "author",
+        is_active: bool = True,
+    ):
+        username = username or f"user{next(counter)}"
+        with app.app_context():
+            user = user_service.create_user(
+                username,
+                email or f"{username}@example.com",
+                _password_hash(password),
+                role=Role(role),
+                is_active=is_active,
+            )
+            return _detached(user)
+
+    return build
+
+
+@pytest.fixture
+def make_admin(make_user):
+    """Create an admin user."""
+
+    def build(username: str | None = None, **kwargs):
+        return make_user(username or f"admin{next(_admin_numbers)}", role="admin", **kwargs)
+
+    return build
+
+
+_admin_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def make_post(app, make_user):
+    """Create a post through the services (published unless ``status="draft"``)."""
+    from app.services import post_service
+
+    counter = itertools.count(1)
+
+    def build(
+        author=None,
+        *,
+        title: str | None = None,
+        body: str = "Some *Markdown* body.",
+        status: str = "published",
+    ):
+        author = author or make_user()
+        with app.app_context():
+            post = post_service.create_post(
+                author, title or f"Post number {next(counter)}", body, status
+            )
+            return _detached(post, "author")
+
+    return build
+
+
+@pytest.fixture
+def make_comment(app, make_user, make_post):
+    """Create a comment through the services (on a new post unless ``post`` is given)."""
+    from app.services import comment_service
+
+    def build(post=None, author=None, *, body: str = "A thoughtful comment."):
+        post = post or make_post()
+        author = author or make_user()
+        with app.app_context():
+            comment = comment_service.add_comment(post.id, author, body)
+            return _detached(comment, "author")
+
+    return build

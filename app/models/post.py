@@ -1,0 +1,69 @@
+"""Posts: Markdown articles, drafts or published."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import AuditedModel, VersionedMixin
+
+if TYPE_CHECKING:
+    from app.models.comment import Comment
+    from app.models.user import User
+
+
+class PostStatus(StrEnum):
+    """Whether a post is visible to everyone."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+
+
+class Post(VersionedMixin, AuditedModel):
+    """A blog post; ``slug`` is unique, ``published_at`` is set when it is published."""
+
+    __tablename__ = "posts"
+    __audit_entity__ = "post"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    slug: Mapped[str] = mapped_column(String(220), nullable=False, unique=True)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[PostStatus] = mapped_column(
+        Enum(
+            PostStatus,
+            native_enum=False,
+            create_constraint=False,
+            length=16,
+            values_callable=lambda statuses: [status.value for status in statuses],
+        ),
+        nullable=False,
+        default=PostStatus.DRAFT,
+    )
+    published_at: Mapped[datetime | None] = mapped_column(default=None)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+
+    author: Mapped[User] = relationship(back_populates="posts")
+    comments: Mapped[list[Comment]] = relationship(back_populates="post", order_by="Comment.id")
+
+    __table_args__ = (
+        # The public feed: published, not deleted, newest first.
+        Index("ix_posts_feed", "status", "deleted_at", "published_at", "id"),
+        # An author's posts: all of them, or only the published ones, newest first.
+        Index("ix_posts_author_id", "author_id", "id"),
+        Index("ix_posts_author_feed", "author_id", "status", "published_at", "id"),
+        CheckConstraint("status IN ('draft', 'published')", name="status"),
+        CheckConstraint("status = 'draft' OR published_at IS NOT NULL", name="published_has_date"),
+    )
+
+    @property
+    def is_published(self) -> bool:
+        """Whether everyone may read the post."""
+        return self.status == PostStatus.PUBLISHED
+
+    def __repr__(self) -> str:
+        return f"<Post {self.id} {self.slug!r}>"

@@ -1,0 +1,121 @@
+"""Comments: adding, soft-deleting and restoring them, and listing a post's comments."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.extensions import db
+from app.models import Comment, Post, User
+from app.models.listeners import INCLUDE_DELETED
+from app.services._transaction import transaction
+from app.services.concurrency import ExpectedVersion, check_version, stale_write_error
+from app.services.errors import Conflict, NotFound, PermissionDenied, StaleVersion
+from app.services.pages import Page, paginate
+from app.services.permissions import require_admin
+from app.services.post_service import get_post
+
+
+def can_delete(comment: Comment, actor: User | None) -> bool:
+    """The comment's author, the post's author and admins may delete a comment."""
+    return actor is not None and (
+        actor.is_admin or actor.id in (comment.author_id, comment.post.author_id)
+    )
+
+
+def _load(comment_id: int, *, include_deleted: bool = False) -> Comment | None:
+    statement = (
+        select(Comment)
+        .where(Comment.id == comment_id)
+        .options(joinedload(Comment.author), joinedload(Comment.post))
+        .execution_options(populate_existing=True)
+    )
+    if include_deleted:
+        statement = statement.execution_options(**{INCLUDE_DELETED: True})
+    return db.session.scalar(statement)
+
+
+def get_comment(comment_id: int, viewer: User | None = None) -> Comment:
+    """A visible comment (not deleted, on a post ``viewer`` may see); else NotFound."""
+    comment = _load(comment_id)
+    if comment is None:
+        raise NotFound("comment", comment_id)
+    get_post(comment.post_id, viewer)  # a comment is only as visible as its post
+    return comment
+
+
+def add_comment(post_id: int, author: User, body: str) -> Comment:
+    """Comment on a post the author can see."""
+    with transaction(author.id) as session:
+        post = get_post(post_id, author)
+        comment = Comment(post_id=post.id, author_id=author.id, body=body)
+        session.add(comment)
+    return comment
+
+
+def delete_comment(
+    comment_id: int, actor: User, expected_version: ExpectedVersion = None
+) -> Comment:
+    """Soft-delete a comment (its author, the post's author or an admin)."""
+    try:
+        with transaction(actor.id) as session:
+            comment = get_comment(comment_id, actor)
+            if not can_delete(comment, actor):
+                raise PermissionDenied(
+                    "Only the comment's author, the post's author or an admin may delete it"
+                )
+            check_version("comment", comment, expected_version)
+            comment.soft_delete()
+            session.flush()
+    except StaleDataError:
+        raise stale_write_error("comment", comment_id, expected_version) from None
+    return comment
+
+
+def restore_comment(comment_id: int, actor: User) -> Comment:
+    """Undo a comment's soft delete (admins only)."""
+    require_admin(actor)
+    try:
+        with transaction(actor.id) as session:
+            comment = _load(comment_id, include_deleted=True)
+            if comment is None:
+                raise NotFound("comment", comment_id)
+            if not comment.is_deleted:
+                raise Conflict(f"Comment {comment_id} is not deleted")
+            comment.restore()
+            session.flush()
+    except StaleDataError:
+        raise StaleVersion("comment", comment_id) from None
+    return comment
+
+
+def list_post_comments(
+    post_id: int, skip: int = 0, limit: int = 20, viewer: User | None = None
+) -> Page[Comment]:
+    """A visible post's live comments, oldest first, with their authors loaded."""
+    get_post(post_id, viewer)
+    return paginate(
+        db.session,
+        Comment,
+        where=[Comment.post_id == post_id],
+        order_by=(Comment.id.asc(),),
+        skip=skip,
+        limit=limit,
+        options=[joinedload(Comment.author)],
+    )
+
+
+def list_deleted_comments(actor: User, skip: int = 0, limit: int = 20) -> Page[Comment]:
+    """Soft-deleted comments, most recently deleted first (admins only)."""
+    require_admin(actor)
+    return paginate(
+        db.session,
+        Comment,
+        where=[Comment.deleted_at.is_not(None)],
+        order_by=(Comment.deleted_at.desc(), Comment.id.desc()),
+        skip=skip,
+        limit=limit,
+        options=[joinedload(Comment.author), joinedload(Comment.post).joinedload(Post.author)],
+        include_deleted=True,
+    )
