@@ -90,7 +90,7 @@ def reset_schema() -> None:
 
     engine = _db.engine
     if engine.dialect.name == "postgresql":
-        _db.create_all()
+        _migrate_postgresql_once(engine)
         tables = ", ".join(f'"{table.name}"' for table in _db.metadata.sorted_tables)
         with engine.begin() as connection:
             connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
@@ -104,6 +104,28 @@ def reset_schema() -> None:
     scratch = f"{path}.new"
     shutil.copyfile(_sqlite_template(), scratch)
     os.replace(scratch, path)
+
+
+_migrated_databases: set[str] = set()
+
+
+def _migrate_postgresql_once(engine) -> None:
+    """Build the PostgreSQL schema from the migrations once per test session.
+
+    The migrations, not ``create_all``, so that the database has exactly what production
+    has, the audit trail's append-only trigger included.
+    """
+    url = engine.url.render_as_string(hide_password=False)
+    if url in _migrated_databases:
+        return
+    from flask_migrate import upgrade
+
+    engine.dispose()
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    upgrade()
+    _migrated_databases.add(url)
 
 
 _sqlite_templates: list[Path] = []

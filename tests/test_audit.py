@@ -6,7 +6,8 @@ import itertools
 
 import pytest
 from flask import g
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from app.models import AuditEvent, Post, User, acting_as
 from app.models.audit_event import GENESIS_HASH, MASKED, event_hash
@@ -171,3 +172,18 @@ def test_orm_refuses_to_hard_delete_audited_rows(db, make_user):
     with pytest.raises(HardDeleteRefusedError):
         db.session.commit()
     db.session.rollback()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE audit_events SET actor_id = 99", "DELETE FROM audit_events"],
+    ids=["update", "delete"],
+)
+def test_postgresql_trigger_rejects_changes_to_events(db, make_user, statement):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the append-only trigger exists on PostgreSQL only")
+    make_user()
+    with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as connection:
+        connection.execute(text(statement))
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 1
+    assert db.session.scalar(select(AuditEvent.actor_id)) != 99
