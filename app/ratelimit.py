@@ -1,11 +1,61 @@
-"""Rate limiting: the client key and the limiter's configuration."""
+"""Rate limiting: one budget per client for the whole application, a stricter one for sign-in.
+
+Flask-Limiter counts every request (unknown routes included, health checks and static files
+exempt) against ``RATE_LIMIT_REQUESTS`` per ``RATE_LIMIT_PERIOD`` with a fixed window. The
+counters live in the storage named by ``RATE_LIMIT_STORAGE_URL``, reached through
+:class:`WindowStorage`, which
+
+* answers a hit together with its window in one Redis round trip, so that the
+  ``X-RateLimit-*`` headers cost no extra query, and
+* counts in process memory while Redis is unreachable (one warning per outage) and probes
+  Redis again every second, so that shared counting resumes as soon as Redis is back.
+
+The limiter in ``app.extensions`` is one object per process: every ``init_rate_limiting``
+re-binds it to the newest application, whose settings then apply.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, request
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, Response, current_app, g, has_request_context, request
+from flask_limiter import RateLimitExceeded
+from limits import RateLimitItem
+from limits.storage import MemoryStorage, RedisStorage, Storage, storage_from_string
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from app.auth import claimed_user_id
-from config import Settings
+from config import RATE_LIMIT_STORAGE_SCHEMES, Settings
+
+log = logging.getLogger("inkwell.ratelimit")
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+AUTH_SCOPE = "auth"
+STORAGE_SCHEME_PREFIX = "inkwell+"
+# A Redis that does not answer within this time counts as down; a request never waits longer.
+REDIS_TIMEOUT_SECONDS = 0.5
+# While Redis is down, one request per second per process tries it again.
+REDIS_PROBE_INTERVAL_SECONDS = 1.0
+_WINDOWS = "_rate_limit_windows"
+
+# Add ``amount`` to a window counter and return the count with the window's remaining
+# milliseconds; the first hit (or a key that somehow lost its expiry) starts the window.
+HIT_SCRIPT = """
+local count = redis.call("INCRBY", KEYS[1], ARGV[2])
+local ttl = redis.call("PTTL", KEYS[1])
+if ttl < 0 then
+    redis.call("PEXPIRE", KEYS[1], ARGV[1])
+    ttl = tonumber(ARGV[1])
+end
+return {count, ttl}
+"""
 
 
 def rate_limit_key() -> str:
@@ -21,24 +71,247 @@ def request_identifier() -> str:
     return request.endpoint or "unknown-route"
 
 
-def limiter_config(settings: Settings) -> dict:
+def application_limit() -> str:
+    """The application-wide limit of the current app, read on each request."""
+    return current_app.extensions["inkwell.settings"].rate_limit
+
+
+def auth_limit() -> str:
+    """``AUTH_RATE_LIMIT`` of the current app, read on each request."""
+    return current_app.extensions["inkwell.settings"].auth_rate_limit
+
+
+def auth_rate_limited(view: View) -> View:
+    """Count POSTs to a sign-in view (token or login form) against ``AUTH_RATE_LIMIT`` too.
+
+    Every decorated view shares one budget per client, on top of the application-wide one.
+    Apply it below the route decorator::
+
+        @bp.post("/auth/token")
+        @auth_rate_limited
+        def issue_token(): ...
+    """
+    from app.extensions import limiter
+
+    return limiter.shared_limit(auth_limit, scope=AUTH_SCOPE, methods=["POST"])(view)
+
+
+def _remember_window(key: str, count: int, reset_at: float) -> None:
+    if has_request_context():
+        g.setdefault(_WINDOWS, {})[key] = (count, reset_at)
+
+
+def _remembered_window(key: str) -> tuple[int, float] | None:
+    if has_request_context():
+        return g.get(_WINDOWS, {}).get(key)
+    return None
+
+
+class WindowStorage(Storage):
+    """Fixed-window counters in Redis or memory, with a memory fallback while Redis is down.
+
+    ``incr`` also records the count and reset time it saw for the current request, so that
+    reading the window for the response headers needs no second round trip.
+    """
+
+    STORAGE_SCHEME = [STORAGE_SCHEME_PREFIX + scheme for scheme in RATE_LIMIT_STORAGE_SCHEMES]
+
+    def __init__(self, uri: str, wrap_exceptions: bool = False, **options: Any) -> None:
+        super().__init__(uri, wrap_exceptions=wrap_exceptions)
+        self.primary = storage_from_string(uri.removeprefix(STORAGE_SCHEME_PREFIX), **options)
+        self._hit_script = None
+        self.fallback = self.primary
+        if isinstance(self.primary, RedisStorage):
+            self._hit_script = self.primary.get_connection().register_script(HIT_SCRIPT)
+            self.fallback = MemoryStorage()
+        self._lock = threading.Lock()
+        self._down_since: float | None = None
+        self._next_probe = 0.0
+
+    @property
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        """Errors of the primary storage (they never escape: the fallback takes over)."""
+        return self.primary.base_exceptions
+
+    @property
+    def is_down(self) -> bool:
+        """Whether counting currently happens in process memory because Redis failed."""
+        return self._down_since is not None
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        """Count ``amount`` hits in the window of ``key`` and return the window's count."""
+        if self._hit_script is None:
+            count = self.primary.incr(key, expiry, amount)
+            reset_at = self.primary.get_expiry(key)
+        elif self._primary_due():
+            try:
+                count, ttl_ms = self._hit_script(
+                    keys=[self.primary.prefixed_key(key)], args=[expiry * 1000, amount]
+                )
+            except self.primary.base_exceptions as error:
+                self._primary_failed(error)
+                return self.incr(key, expiry, amount)
+            self._primary_answered()
+            count, reset_at = int(count), time.time() + int(ttl_ms) / 1000
+        else:
+            count = self.fallback.incr(key, expiry, amount)
+            reset_at = self.fallback.get_expiry(key)
+        _remember_window(key, count, reset_at)
+        return count
+
+    def get(self, key: str) -> int:
+        """The count in the window of ``key``."""
+        remembered = _remembered_window(key)
+        if remembered is not None:
+            return remembered[0]
+        return self._read("get", key)
+
+    def get_expiry(self, key: str) -> float:
+        """When the window of ``key`` ends (epoch seconds)."""
+        remembered = _remembered_window(key)
+        if remembered is not None:
+            return remembered[1]
+        return self._read("get_expiry", key)
+
+    def check(self) -> bool:
+        """Whether the primary storage answers right now."""
+        return self.primary.check()
+
+    def reset(self) -> int | None:
+        """Forget every counter."""
+        if self.fallback is not self.primary:
+            self.fallback.reset()
+        return self.primary.reset()
+
+    def clear(self, key: str) -> None:
+        """Forget the counter of ``key``."""
+        if self.fallback is not self.primary:
+            self.fallback.clear(key)
+        self.primary.clear(key)
+
+    def _read(self, operation: str, key: str) -> Any:
+        if self._hit_script is not None and self.is_down:
+            return getattr(self.fallback, operation)(key)
+        try:
+            return getattr(self.primary, operation)(key)
+        except self.primary.base_exceptions as error:
+            self._primary_failed(error)
+            return getattr(self.fallback, operation)(key)
+
+    def _primary_due(self) -> bool:
+        """Use Redis while it is up; while it is down, let one caller per interval try it."""
+        if self._down_since is None:
+            return True
+        with self._lock:
+            now = time.monotonic()
+            if now < self._next_probe:
+                return False
+            self._next_probe = now + REDIS_PROBE_INTERVAL_SECONDS
+            return True
+
+    def _primary_failed(self, error: Exception) -> None:
+        with self._lock:
+            self._next_probe = time.monotonic() + REDIS_PROBE_INTERVAL_SECONDS
+            if self._down_since is not None:
+                return
+            self._down_since = time.monotonic()
+        log.warning(
+            "rate-limit storage unreachable (%s); counting in process memory until it is back",
+            error.__class__.__name__,
+        )
+
+    def _primary_answered(self) -> None:
+        if self._down_since is None:
+            return
+        with self._lock:
+            if self._down_since is None:
+                return
+            outage = time.monotonic() - self._down_since
+            self._down_since = None
+        self.fallback.reset()
+        log.warning(
+            "rate-limit storage reachable again after %.1fs; shared counting resumed", outage
+        )
+
+
+def storage_options(settings: Settings) -> dict[str, Any]:
+    """Redis client options: short timeouts and no retries, so a dead Redis costs no wait."""
+    if settings.rate_limit_storage_url.startswith("memory://"):
+        return {}
+    return {
+        "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+        "socket_timeout": REDIS_TIMEOUT_SECONDS,
+        "retry": Retry(NoBackoff(), 0),
+    }
+
+
+def limiter_config(settings: Settings) -> dict[str, Any]:
     """Flask-Limiter settings derived from Inkwell's."""
     return {
         "RATELIMIT_ENABLED": settings.rate_limit_enabled,
-        "RATELIMIT_APPLICATION": settings.rate_limit,
-        "RATELIMIT_STORAGE_URI": settings.rate_limit_storage_url,
+        "RATELIMIT_APPLICATION": application_limit,
+        "RATELIMIT_STORAGE_URI": STORAGE_SCHEME_PREFIX + settings.rate_limit_storage_url,
+        "RATELIMIT_STORAGE_OPTIONS": storage_options(settings),
         "RATELIMIT_STRATEGY": "fixed-window",
-        "RATELIMIT_HEADERS_ENABLED": True,
-        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        # Inkwell writes the headers itself (add_rate_limit_headers): Retry-After only on 429.
+        "RATELIMIT_HEADERS_ENABLED": False,
+        # WindowStorage fails over to memory itself, per process and without backoff.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": False,
         "RATELIMIT_SWALLOW_ERRORS": True,
-        "RATELIMIT_HEADER_RETRY_AFTER_VALUE": "delta-seconds",
         "RATELIMIT_REQUEST_IDENTIFIER": request_identifier,
     }
 
 
+def describe_limit(item: RateLimitItem) -> str:
+    """A rate limit in words, e.g. '100 per 60 seconds' or '5 per minute'."""
+    unit = item.GRANULARITY.name
+    if item.multiples == 1:
+        return f"{item.amount} per {unit}"
+    return f"{item.amount} per {item.multiples} {unit}s"
+
+
+def rate_limit_exceeded(error: RateLimitExceeded) -> Response:
+    """A 429 in the error envelope or on the error page; the headers follow after the request."""
+    from app.errors import render_error
+
+    attempts = "sign-in attempts" if error.limit.scope == AUTH_SCOPE else "requests"
+    return render_error(
+        429, f"Too many {attempts}: the limit is {describe_limit(error.limit.limit)}"
+    )
+
+
+def add_rate_limit_headers(response: Response) -> Response:
+    """``X-RateLimit-*`` on every limited response; ``Retry-After`` when the limit was hit."""
+    from app.extensions import limiter
+
+    limit = limiter.current_limit
+    if limit is None:
+        return response
+    try:
+        reset_time, remaining = limit.window
+    except Exception:  # the window could not be read: answer without the headers
+        log.warning("rate-limit window unavailable; headers omitted", exc_info=True)
+        return response
+    headers = response.headers
+    headers["X-RateLimit-Limit"] = str(limit.limit.amount)
+    headers["X-RateLimit-Remaining"] = str(remaining)
+    headers["X-RateLimit-Reset"] = str(math.ceil(reset_time))
+    if limit.breached:
+        headers["Retry-After"] = str(max(1, math.ceil(reset_time - time.time())))
+    return response
+
+
 def init_rate_limiting(app: Flask, settings: Settings) -> None:
-    """Bind the limiter to ``app``; health checks and static files are exempt."""
+    """Bind the limiter to ``app`` and count each request before any other check runs."""
     from app.extensions import limiter
 
     app.config.update(limiter_config(settings))
+    checks = app.before_request_funcs.setdefault(None, [])
+    known = len(checks)
     limiter.init_app(app)
+    if not settings.rate_limit_enabled:
+        return
+    # Run the limiter's check first, so that requests a later check rejects (CSRF) count too.
+    checks[:] = checks[known:] + checks[:known]
+    app.after_request(add_rate_limit_headers)
+    app.register_error_handler(RateLimitExceeded, rate_limit_exceeded)
