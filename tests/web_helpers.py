@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 from html.parser import HTMLParser
 
+from app.auth import SESSION_USER_KEY
 from tests.conftest import DEFAULT_PASSWORD
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -25,11 +27,18 @@ def submit(client, page: str, action: str, data: dict | None = None, **kwargs):
     return client.post(action, data=fields, headers=BROWSER, **kwargs)
 
 
-def sign_in(client, user, password: str = DEFAULT_PASSWORD):
+def log_in(client, user, password: str = DEFAULT_PASSWORD):
     """Sign ``user`` in through the login form."""
     response = submit(client, "/login", "/login", {"username": user.username, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)
     return response
+
+
+def sign_in(client, user) -> None:
+    """Put ``user`` into the client's session, as the login form does (without its hashing)."""
+    with client.session_transaction() as session:
+        session.clear()
+        session[SESSION_USER_KEY] = user.id
 
 
 def page_text(response) -> str:
@@ -97,4 +106,4 @@ def field_error(response, name: str) -> str | None:
     match = re.search(
         rf'<p class="field-error" id="{re.escape(name)}-error">([^<]*)</p>', page_text(response)
     )
-    return match.group(1) if match else None
+    return unescape(match.group(1)) if match else None

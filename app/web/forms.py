@@ -29,21 +29,23 @@ def form_values(names: Iterable[str]) -> dict[str, str]:
     return {name: request.form[name] for name in names if name in request.form}
 
 
-def field_errors(error: ValidationError) -> FieldErrors:
-    """Messages per field, worded for a person filling in a form."""
+def field_errors(error: ValidationError, values: dict[str, str] | None = None) -> FieldErrors:
+    """Messages per field, worded for a person filling in a form.
+
+    A field left empty (or only spaces) gets one "please fill this in", whatever rule of
+    length or format its emptiness broke.
+    """
     errors: FieldErrors = {}
     for item, detail in zip(error.errors(), validation_details(error), strict=True):
         field = str(item["loc"][0]) if item["loc"] else "form"
-        errors.setdefault(field, []).append(_form_message(item, detail["message"]))
+        blank = values is not None and not values.get(field, "").strip()
+        message = REQUIRED if blank or item["type"] == "missing" else _sentence(detail["message"])
+        if message not in errors.get(field, []):
+            errors.setdefault(field, []).append(message)
     return errors
 
 
-def _form_message(item: dict, message: str) -> str:
-    kind, ctx = item["type"], item.get("ctx") or {}
-    if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1):
-        return REQUIRED
-    if kind == "string_pattern_mismatch":
-        return "Must not be blank"
+def _sentence(message: str) -> str:
     return message[:1].upper() + message[1:]
 
 
@@ -52,4 +54,4 @@ def validate_form(model: type[ModelT], values: dict[str, str]) -> ModelT:
     try:
         return model.model_validate(values)
     except ValidationError as error:
-        raise FormError(field_errors(error)) from None
+        raise FormError(field_errors(error, values)) from None

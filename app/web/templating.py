@@ -7,6 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, g, request, url_for
+from flask.blueprints import BlueprintSetupState
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
 from markupsafe import Markup
 
 from app.markdown import excerpt, render_markdown
@@ -73,8 +76,33 @@ def template_context() -> dict[str, Any]:
     return {"current_user": g.get("session_user"), "next_here": next_here}
 
 
+class ProcessBytecodeCache(BytecodeCache):
+    """Compiled templates shared by every app of the process (keyed by source checksum)."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        """Reuse code compiled earlier for the same template source."""
+        if bucket.key in self._compiled:
+            bucket.bytecode_from_string(self._compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        """Keep freshly compiled code."""
+        self._compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_BYTECODE = ProcessBytecodeCache()
+
+
+def share_compiled_templates(state: BlueprintSetupState) -> None:
+    """Let the app reuse compiled templates (apps built later, e.g. by each worker or test)."""
+    state.app.jinja_options = {**state.app.jinja_options, "bytecode_cache": TEMPLATE_BYTECODE}
+
+
 def register_template_helpers(bp: Blueprint) -> None:
     """Make the filters and globals available to every template of the app."""
+    bp.record_once(share_compiled_templates)
     bp.add_app_template_filter(markdown_filter, "markdown")
     bp.add_app_template_filter(excerpt, "excerpt")
     bp.add_app_template_filter(isoformat, "isoformat")
