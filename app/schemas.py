@@ -30,8 +30,9 @@ from app.errors import ValidationFailed
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
-# Ids and offsets are 64-bit integers in the database; larger numbers can match nothing.
-MAX_ID = 2**63 - 1
+# Record ids are 32-bit integer columns and offsets 64-bit: a larger number can match
+# nothing, and PostgreSQL would refuse it as a query parameter.
+MAX_ID = 2**31 - 1
 MAX_SKIP = 2**63 - 1
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_-]+$"
@@ -87,6 +88,13 @@ OptionalUtcDatetime = Annotated[
 ]
 
 
+def _no_nul_characters(value: object) -> object:
+    """Refuse NUL characters, which no text column can store (PostgreSQL rejects them)."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
 def _drop_null_defaults(schema: dict[str, Any]) -> None:
     """Optional inputs default to "not given", which the schema need not spell as null."""
     for prop in schema.get("properties", {}).values():
@@ -103,6 +111,8 @@ class QueryModel(BaseModel):
     """Base of query-string models: unknown parameters are ignored, integers are strict."""
 
     model_config = ConfigDict(extra="ignore", frozen=True, json_schema_extra=_drop_null_defaults)
+
+    _text_without_nul = field_validator("*", mode="after")(_no_nul_characters)
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> Self:
@@ -152,6 +162,8 @@ class RequestModel(BaseModel):
     """Base of request bodies: unknown and read-only fields are refused."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=_drop_null_defaults)
+
+    _text_without_nul = field_validator("*", mode="after")(_no_nul_characters)
 
 
 Username = Annotated[

@@ -83,6 +83,7 @@ def test_filters_that_match_nothing_give_an_empty_page(client, trail):
         ("actor=-1", "actor"),
         ("actor=", "actor"),
         (f"actor={2**64}", "actor"),
+        (f"entity_id={2**31}", "entity_id"),
     ],
 )
 def test_bad_filters_are_a_422_naming_the_parameter(client, trail, query, field):

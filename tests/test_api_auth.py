@@ -379,3 +379,13 @@ def test_password_is_never_in_a_response_a_log_line_or_an_audit_event(app, clien
     assert all(
         event.changes.get("password_hash", {}).get("new") in (None, "***") for event in events
     )
+
+
+def test_username_with_a_nul_character_is_404(client):
+    assert_error(client.get("/api/v1/users/al%00ice"), 404)
+
+
+def test_token_request_with_a_nul_character_is_422(client):
+    response = client.post(TOKEN, json={"username": "al\u0000ice", "password": "x"})
+    assert_error(response, 422)
+    assert detail_fields(response) == {"username"}

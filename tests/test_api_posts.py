@@ -221,7 +221,7 @@ def test_draft_is_404_to_everyone_else(app, client, make_user, make_post, viewer
     assert_error(client.get(post_url(draft.id), headers=auth_headers(app, reader)), 404)
 
 
-@pytest.mark.parametrize("post_id", ["999", "0", "-1", "abc", "1.5", str(2**64)])
+@pytest.mark.parametrize("post_id", ["999", "0", "-1", "abc", "1.5", str(2**31), str(2**64)])
 def test_missing_or_malformed_post_id_is_404(client, post_id):
     assert_error(client.get(f"{POSTS}/{post_id}"), 404)
 
@@ -447,3 +447,18 @@ def test_admin_sees_the_history_of_a_deleted_post(app, client, make_user, make_p
 def test_history_of_a_missing_post_is_404(app, client, make_user):
     response = client.get(post_url(999, "/history"), headers=auth_headers(app, make_user()))
     assert_error(response, 404)
+
+
+def test_author_filter_with_a_nul_character_is_422(client):
+    response = client.get(f"{POSTS}?author=al%00ice")
+    assert_error(response, 422)
+    assert detail_fields(response) == {"author"}
+
+
+def test_post_text_with_a_nul_character_is_422(app, client, make_user):
+    response = client.post(
+        POSTS, json={"title": "T\u0000", "body": "B"}, headers=auth_headers(app, make_user())
+    )
+    assert_error(response, 422)
+    assert detail_fields(response) == {"title"}
+    assert count_posts(app) == 0

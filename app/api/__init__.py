@@ -2,7 +2,8 @@
 
 from flask import Blueprint, current_app
 from flask.blueprints import BlueprintSetupState
-from werkzeug.routing import IntegerConverter, Map
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import BaseConverter
 
 from app.helpers import success_response
 from app.openapi import api_operation
@@ -11,11 +12,22 @@ from app.schemas import MAX_ID, ApiInfo
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-class IdConverter(IntegerConverter):
-    """``<id:name>``: a record id, 1..MAX_ID; anything else matches no route (404)."""
+class IdConverter(BaseConverter):
+    """``<id:name>``: a record id; digits outside 1..MAX_ID name no record (404)."""
 
-    def __init__(self, url_map: Map, *args: object, **kwargs: object) -> None:
-        super().__init__(url_map, min=1, max=MAX_ID)
+    regex = r"[0-9]+"
+    weight = 50
+
+    def to_python(self, value: str) -> int:
+        """The id as an int; a 404 when no record can have it."""
+        number = int(value)
+        if not 1 <= number <= MAX_ID:
+            raise NotFound()
+        return number
+
+    def to_url(self, value: object) -> str:
+        """The id as digits."""
+        return str(int(value))  # type: ignore[call-overload]
 
 
 @bp.record_once

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response
+from werkzeug.exceptions import NotFound
 
 from app.api import bp
 from app.helpers import success_response
@@ -17,5 +18,7 @@ from app.services import user_service
 )
 def user_profile(username: str) -> Response:
     """The public profile of ``username`` (ignoring case)."""
+    if "\x00" in username:  # no username has one, and PostgreSQL refuses it in a query
+        raise NotFound("User not found")
     user = user_service.get_user_by_username(username)
     return success_response(PublicUserResponse.model_validate(user).to_json())
