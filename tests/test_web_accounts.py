@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from app import create_app
 from app.auth import SESSION_USER_KEY, verify_password
+from app.extensions import db as _db
 from app.models import AuditEvent, User
-from tests.conftest import DEFAULT_PASSWORD
+from tests.conftest import DEFAULT_PASSWORD, reset_schema
 from tests.web_helpers import (
     BROWSER,
     csrf_token,
@@ -273,3 +275,32 @@ def test_signed_in_requests_log_the_user_id(client, make_user, log_path):
     with open(log_path, encoding="utf-8") as handle:
         lines = [line for line in handle if "GET / 200" in line]
     assert lines[-1].rstrip().endswith(f"user={user.id}")
+
+
+@pytest.fixture
+def strict_client(make_settings, database_url):
+    """A client of an app that allows two sign-in attempts per minute."""
+    app = create_app(make_settings(database_url=database_url, auth_rate_limit="2 per minute"))
+    with app.app_context():
+        reset_schema()
+    yield app.test_client()
+    with app.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+def test_login_attempts_count_against_the_auth_rate_limit(strict_client):
+    attempt = {"username": "nobody", "password": "wrong-password"}
+    for _ in range(2):
+        assert submit(strict_client, "/login", "/login", attempt).status_code == 422
+    response = submit(strict_client, "/login", "/login", attempt)
+    assert response.status_code == 429
+    assert "Too many sign-in attempts" in page_text(response)
+    assert int(response.headers["Retry-After"]) >= 1
+
+
+def test_opening_the_login_form_does_not_count_as_an_attempt(strict_client):
+    for _ in range(3):
+        assert strict_client.get("/login").status_code == 200
+    attempt = {"username": "nobody", "password": "wrong-password"}
+    assert submit(strict_client, "/login", "/login", attempt).status_code == 422

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request
 from werkzeug.wrappers import Response
 
+from app.ratelimit import auth_rate_limited
 from app.schemas import TokenRequest, UserCreate
 from app.services import Conflict, user_service
 from app.web import bp
@@ -26,6 +27,7 @@ def _render(template: str, form: dict[str, str], errors: FieldErrors, status: in
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@auth_rate_limited
 def login() -> Response | tuple[str, int]:
     """Sign in with a username or email and a password."""
     if request.method == "GET":
