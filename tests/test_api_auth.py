@@ -389,3 +389,40 @@ def test_token_request_with_a_nul_character_is_422(client):
     response = client.post(TOKEN, json={"username": "al\u0000ice", "password": "x"})
     assert_error(response, 422)
     assert detail_fields(response) == {"username"}
+
+
+# -- the stricter limit on token requests --------------------------------------------------
+
+
+@pytest.fixture
+def strict_client(make_settings, database_url):
+    """A client of an app that allows two token requests per minute."""
+    from app import create_app
+    from tests.conftest import reset_schema
+
+    app = create_app(make_settings(database_url=database_url, auth_rate_limit="2 per minute"))
+    with app.app_context():
+        reset_schema()
+    return app.test_client()
+
+
+def test_token_requests_count_against_the_auth_rate_limit(strict_client):
+    attempt = {"username": "nobody", "password": "wrong-password"}
+    statuses = [strict_client.post(TOKEN, json=attempt).status_code for _ in range(3)]
+    assert statuses == [401, 401, 429]
+
+
+def test_auth_rate_limit_answers_429_with_retry_after_in_the_envelope(strict_client):
+    attempt = {"username": "nobody", "password": "wrong-password"}
+    for _ in range(2):
+        strict_client.post(TOKEN, json=attempt)
+    response = strict_client.post(TOKEN, json=attempt)
+    assert_error(response, 429)
+    assert int(response.headers["Retry-After"]) >= 1
+
+
+def test_other_endpoints_do_not_spend_the_auth_rate_limit(strict_client):
+    for _ in range(3):
+        strict_client.get("/api/v1/posts")
+    response = strict_client.post(TOKEN, json={"username": "nobody", "password": "wrong"})
+    assert response.status_code == 401

@@ -8,6 +8,7 @@ from app.api import bp
 from app.auth import create_access_token, current_user, require_user, unauthorized
 from app.helpers import json_body, success_response
 from app.openapi import api_operation
+from app.ratelimit import auth_rate_limited
 from app.schemas import TokenRequest, TokenResponse, UserCreate, UserResponse, validate
 from app.services import user_service
 
@@ -44,8 +45,12 @@ def register() -> Response:
     body=TokenRequest,
     response=TokenResponse,
     errors=(401,),
-    description="Use the token as `Authorization: Bearer <access_token>`.",
+    description=(
+        "Use the token as `Authorization: Bearer <access_token>`. Attempts also count "
+        "against the stricter AUTH_RATE_LIMIT per client."
+    ),
 )
+@auth_rate_limited
 def issue_token() -> Response:
     """A bearer token for valid credentials; the same 401 for any wrong ones."""
     payload = validate(TokenRequest, json_body())
