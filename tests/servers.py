@@ -17,7 +17,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +45,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 START_TIMEOUT_SECONDS = 30
+STARTUP_LINE = " starting: database="
 
 
 def free_port() -> int:
@@ -80,6 +83,18 @@ def http_request(
             return HttpResult(response.status, response.headers, response.read())
     except urllib.error.HTTPError as error:
         return HttpResult(error.code, error.headers, error.read())
+
+
+def burst(
+    urls: list[str], count: int, headers: Mapping[str, str] | None = None, concurrency: int = 24
+) -> Counter[int]:
+    """Send ``count`` GETs round-robin over ``urls`` from parallel threads; tally the statuses."""
+
+    def status(number: int) -> int:
+        return http_request(urls[number % len(urls)], headers=headers).status
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        return Counter(pool.map(status, range(count)))
 
 
 def _clean_environment() -> dict[str, str]:
@@ -147,7 +162,7 @@ class Gunicorn:
         return [str(GUNICORN), "--config", str(GUNICORN_CONF), *extra, "wsgi:app"]
 
     def start(self) -> Gunicorn:
-        """Start gunicorn and wait until every worker answers ``/health/live``."""
+        """Start gunicorn; return once every worker has built the app and it answers."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         with self.output_path.open("ab") as output:
             self.process = subprocess.Popen(
@@ -165,7 +180,8 @@ class Gunicorn:
         assert self.process is not None
         if self.process.poll() is not None:
             raise RuntimeError(f"{self.name} exited early:\n{self.output()}")
-        if self.output().count("Booting worker") < self.workers:
+        # Each worker logs Inkwell's start-up line once it has built the application.
+        if self.output().count(STARTUP_LINE) < self.workers:
             return False
         try:
             return http_request(f"{self.url}/health/live", timeout=1).status == 200
@@ -191,15 +207,28 @@ class Gunicorn:
 
 
 def run_gunicorn(
-    workdir: Path, *extra: str, timeout: float = 30, **settings: object
+    workdir: Path,
+    *extra: str,
+    environment: Mapping[str, str | None] | None = None,
+    timeout: float = 30,
+    **settings: object,
 ) -> subprocess.CompletedProcess:
-    """Run gunicorn to completion (e.g. ``--check-config``) and capture its output."""
+    """Run gunicorn to completion (e.g. ``--check-config``) and capture its output.
+
+    ``environment`` overrides variables of the server's environment; None removes one.
+    """
     server = Gunicorn(workdir=workdir, settings=settings)
     workdir.mkdir(parents=True, exist_ok=True)
+    variables = server.environment()
+    for key, value in (environment or {}).items():
+        if value is None:
+            variables.pop(key, None)
+        else:
+            variables[key] = value
     return subprocess.run(
         server.command(*extra),
         cwd=workdir,
-        env=server.environment(),
+        env=variables,
         capture_output=True,
         text=True,
         timeout=timeout,
