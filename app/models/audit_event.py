@@ -17,6 +17,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -54,6 +55,9 @@ HASHED_FIELDS: Final = (
     "prev_hash",
 )
 _LOCK_HELD = "inkwell.audit_chain_locked"
+#: From this many events at once (bulk writes such as ``flask seed``), PostgreSQL appends
+#: them with COPY rather than INSERT.
+COPY_THRESHOLD = 100
 
 
 class AuditEvent(Base):
@@ -97,11 +101,45 @@ class PendingEvent:
     actor_id: int
 
 
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _scalar(value: Any) -> str:
+    """A JSON scalar, without json.dumps's per-call set-up (this runs for every event)."""
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return encode_basestring(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return _dumps(value)
+
+
+def _canonical(
+    event: Mapping[str, Any], changes_json: str, occurred_json: str, request_json: str
+) -> bytes:
+    return (
+        f'{{"action":{_scalar(event["action"])},"actor_id":{_scalar(event["actor_id"])},'
+        f'"entity_id":{_scalar(event["entity_id"])},'
+        f'"entity_type":{_scalar(event["entity_type"])},"occurred_at":{occurred_json},'
+        f'"prev_hash":{_scalar(event["prev_hash"])},"request_id":{request_json},'
+        f'"changes":{changes_json}}}'
+    ).encode()
+
+
 def canonical_content(event: Mapping[str, Any]) -> bytes:
-    """The bytes an event's hash covers: its hashed fields as sorted, compact JSON."""
-    content = {field: event[field] for field in HASHED_FIELDS}
-    content["occurred_at"] = content["occurred_at"].isoformat()
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """The bytes an event's hash covers: one compact JSON object of its hashed fields.
+
+    Keys in a fixed order with ``changes`` last; ``changes`` itself is compact JSON with
+    sorted keys, so the same event always gives the same bytes.
+    """
+    return _canonical(
+        event,
+        _dumps(event["changes"]),
+        _scalar(event["occurred_at"].isoformat()),
+        _scalar(event["request_id"]),
+    )
 
 
 def event_hash(event: Mapping[str, Any]) -> str:
@@ -136,6 +174,7 @@ def append_events(connection: Connection, events: Sequence[PendingEvent]) -> Non
     request_id = current_request_id()
     request_id = None if request_id == "-" else request_id
     previous = latest_hash(connection)
+    occurred_json, request_json = _scalar(occurred_at.isoformat()), _scalar(request_id)
     rows = []
     for pending in events:
         row = {
@@ -148,6 +187,20 @@ def append_events(connection: Connection, events: Sequence[PendingEvent]) -> Non
             "request_id": request_id,
             "prev_hash": previous,
         }
-        row["hash"] = previous = event_hash(row)
-        rows.append(row)
-    connection.execute(insert(AuditEvent.__table__), rows)
+        changes_json = _dumps(pending.changes)
+        content = _canonical(row, changes_json, occurred_json, request_json)
+        row["hash"] = previous = hashlib.sha256(content).hexdigest()
+        rows.append((row, changes_json))
+    if connection.dialect.driver == "psycopg" and len(rows) >= COPY_THRESHOLD:
+        _copy_rows(connection, rows)
+    else:
+        connection.execute(insert(AuditEvent.__table__), [row for row, _json in rows])
+
+
+def _copy_rows(connection: Connection, rows: list[tuple[dict[str, Any], str]]) -> None:
+    """Append many events with PostgreSQL's COPY, in the connection's transaction."""
+    columns = [*HASHED_FIELDS, "hash"]
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor.copy(f"COPY audit_events ({', '.join(columns)}) FROM STDIN") as copy:
+        for row, changes_json in rows:
+            copy.write_row([changes_json if name == "changes" else row[name] for name in columns])

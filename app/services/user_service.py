@@ -89,9 +89,14 @@ def get_user(user_id: int) -> User:
     return user
 
 
+def find_user_by_username(username: str) -> User | None:
+    """The live user called ``username`` (ignoring case), active or not, if there is one."""
+    return db.session.scalar(select(User).where(func.lower(User.username) == func.lower(username)))
+
+
 def get_user_by_username(username: str) -> User:
     """The live user called ``username`` (ignoring case); NotFound otherwise."""
-    user = db.session.scalar(select(User).where(func.lower(User.username) == func.lower(username)))
+    user = find_user_by_username(username)
     if user is None:
         raise NotFound("user", username)
     return user
@@ -132,9 +137,7 @@ def create_admin(username: str, email: str, password: str | None) -> tuple[User,
 
     When promoting, the password is replaced if one is given and the email is left as is.
     """
-    existing = db.session.scalar(
-        select(User).where(func.lower(User.username) == func.lower(username))
-    )
+    existing = find_user_by_username(username)
     if existing is None:
         if password is None:
             raise ValueError("a password is required to create a new admin")
