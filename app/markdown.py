@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 from html import unescape
+from itertools import pairwise
 
 import nh3
 from markdown_it import MarkdownIt
@@ -106,9 +107,25 @@ def _cleaner_text() -> nh3.Cleaner:
     return nh3.Cleaner(tags=set(), strip_comments=True)
 
 
+def _paragraph_text(text: str) -> str:
+    """The plain text of the top-level paragraphs of ``text`` (no headings, lists or code)."""
+    parser = _parser()
+    tokens = parser.parse(text or "")
+    parts = [
+        parser.renderInline(inline.content)
+        for opening, inline in pairwise(tokens)
+        if opening.type == "paragraph_open" and opening.level == 0 and inline.type == "inline"
+    ]
+    return " ".join(unescape(_cleaner_text().clean(" ".join(parts))).split())
+
+
 def excerpt(text: str, length: int = 240) -> str:
-    """The first ``length`` characters of ``text`` as plain text, cut at a word boundary."""
-    words = plain_text(text)
+    """The opening of ``text`` as plain text, at most ``length`` characters, cut between words.
+
+    Paragraphs are preferred; a text without any (only a list or a heading) falls back to
+    all its words.
+    """
+    words = _paragraph_text(text) or plain_text(text)
     if len(words) <= length:
         return words
     cut = words[:length].rsplit(" ", 1)[0] or words[:length]

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from markupsafe import Markup
 
-from app.markdown import ALLOWED_TAGS, ALLOWED_URL_SCHEMES, render_markdown
+from app.markdown import ALLOWED_TAGS, ALLOWED_URL_SCHEMES, excerpt, render_markdown
 
 # Vectors from the OWASP XSS filter evasion cheat sheet and the HTML5 security cheat sheet,
 # written the way an author could type them into a post body.
@@ -155,3 +155,16 @@ def test_rendered_markdown_is_markup_safe_for_templates():
 
 def test_empty_body_renders_to_nothing():
     assert render_markdown("") == ""
+
+
+def test_excerpt_is_plain_text_of_the_paragraphs():
+    source = "# Heading\n\nFirst **bold** [link](https://example.com).\n\n- item\n\nLast `code`."
+    assert excerpt(source) == "First bold link. Last code."
+
+
+def test_excerpt_falls_back_to_all_words_without_paragraphs():
+    assert excerpt("- one\n- two") == "one two"
+
+
+def test_excerpt_is_cut_between_words_with_an_ellipsis():
+    assert excerpt("alpha beta gamma delta", length=12) == "alpha beta…"

@@ -81,6 +81,13 @@ def test_bad_or_missing_home_pages_are_a_friendly_404(client, make_post, page):
     assert '<header class="site-header">' in html
 
 
+def test_home_excerpts_are_escaped_text(client, make_post):
+    make_post(body='Intro <img src=x onerror="alert(1)"> and `<script>alert(1)</script>`')
+    html = page_text(client.get("/"))
+    excerpt = re.search(r'<p class="excerpt">([^<]*)</p>', html).group(1)
+    assert excerpt == "Intro and &lt;script&gt;alert(1)&lt;/script&gt;"
+
+
 def test_post_page_renders_markdown(client, make_post):
     post = make_post(
         title="Formatted", body="## Heading\n\n**bold** and [link](https://example.com)"
