@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, Text
+from sqlalchemy import ForeignKey, Index, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import AuditedModel, VersionedMixin
@@ -32,6 +32,14 @@ class Comment(VersionedMixin, AuditedModel):
         # A post's comments, oldest first.
         Index("ix_comments_post_id", "post_id", "id"),
         Index("ix_comments_author_id", "author_id", "id"),
+        # The admins' list of deleted comments.
+        Index(
+            "ix_comments_deleted_at",
+            "deleted_at",
+            "id",
+            postgresql_where=text("deleted_at IS NOT NULL"),
+            sqlite_where=text("deleted_at IS NOT NULL"),
+        ),
     )
 
     def __repr__(self) -> str:

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import AuditedModel, VersionedMixin
@@ -51,11 +51,41 @@ class Post(VersionedMixin, AuditedModel):
     comments: Mapped[list[Comment]] = relationship(back_populates="post", order_by="Comment.id")
 
     __table_args__ = (
-        # The public feed: published, not deleted, newest first.
-        Index("ix_posts_feed", "status", "deleted_at", "published_at", "id"),
-        # An author's posts: all of them, or only the published ones, newest first.
-        Index("ix_posts_author_id", "author_id", "id"),
-        Index("ix_posts_author_feed", "author_id", "status", "published_at", "id"),
+        # The public feed (published, live, newest first) and its count; partial on
+        # deleted_at IS NULL, the soft-delete filter every query carries.
+        Index(
+            "ix_posts_feed",
+            "status",
+            "published_at",
+            "id",
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
+        # An author's posts: the published ones newest first, or all of them.
+        Index(
+            "ix_posts_author_feed",
+            "author_id",
+            "status",
+            "published_at",
+            "id",
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
+        Index(
+            "ix_posts_author_id",
+            "author_id",
+            "id",
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
+        # The admins' list of deleted posts.
+        Index(
+            "ix_posts_deleted_at",
+            "deleted_at",
+            "id",
+            postgresql_where=text("deleted_at IS NOT NULL"),
+            sqlite_where=text("deleted_at IS NOT NULL"),
+        ),
         CheckConstraint("status IN ('draft', 'published')", name="status"),
         CheckConstraint("status = 'draft' OR published_at IS NOT NULL", name="published_has_date"),
     )
