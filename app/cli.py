@@ -71,12 +71,14 @@ class OneLineErrorsGroup(click.Group):
 
 
 def _check_username(username: str) -> str:
+    """The username, or a one-line error naming --username."""
     if not USERNAME_PATTERN.fullmatch(username):
         raise BadArguments("--username must be 3-32 characters of A-Z, a-z, 0-9, _ and -")
     return username
 
 
 def _check_email(email: str) -> str:
+    """The normalised email address, or a one-line error naming --email."""
     try:
         return validate_email(email, check_deliverability=False).normalized
     except EmailNotValidError as error:
@@ -84,6 +86,7 @@ def _check_email(email: str) -> str:
 
 
 def _check_password(password: str) -> str:
+    """The password, or a one-line error naming --password."""
     low, high = PASSWORD_LENGTH
     if not low <= len(password) <= high:
         raise BadArguments(f"--password must be {low}-{high} characters long")

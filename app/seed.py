@@ -97,10 +97,12 @@ class _Text:
         self.bodies = [self._body() for _ in range(size)]
 
     def _sentence(self, low: int, high: int) -> str:
+        """A random sentence of ``low`` to ``high`` words."""
         words = self.rng.choices(WORDS, k=self.rng.randint(low, high))
         return " ".join(words).capitalize() + "."
 
     def _body(self) -> str:
+        """A random Markdown body: a heading and one to three paragraphs."""
         paragraphs = [
             " ".join(self._sentence(6, 14) for _ in range(self.rng.randint(1, 3)))
             for _ in range(self.rng.randint(1, 3))

@@ -205,6 +205,7 @@ def make_user(app):
         role: str = "author",
         is_active: bool = True,
     ):
+        """A new user (detached, fully loaded)."""
         username = username or f"user{next(counter)}"
         with app.app_context():
             user = user_service.create_user(
@@ -224,6 +225,7 @@ def make_admin(make_user):
     """Create an admin user."""
 
     def build(username: str | None = None, **kwargs):
+        """A new admin."""
         return make_user(username or f"admin{next(_admin_numbers)}", role="admin", **kwargs)
 
     return build
@@ -246,6 +248,7 @@ def make_post(app, make_user):
         body: str = "Some *Markdown* body.",
         status: str = "published",
     ):
+        """A new post (detached, with its author loaded)."""
         author = author or make_user()
         with app.app_context():
             post = post_service.create_post(
@@ -262,6 +265,7 @@ def make_comment(app, make_user, make_post):
     from app.services import comment_service
 
     def build(post=None, author=None, *, body: str = "A thoughtful comment."):
+        """A new comment (detached, with its author loaded)."""
         post = post or make_post()
         author = author or make_user()
         with app.app_context():

@@ -16,6 +16,7 @@ def cli(app):
     runner = app.test_cli_runner()
 
     def run(*args: str, input: str | None = None):
+        """Invoke the command line with ``args`` (and ``input`` for prompts)."""
         return runner.invoke(args=list(args), input=input)
 
     return run
@@ -155,6 +156,7 @@ def test_seed_creates_users_posts_and_comments(app, cli):
     with app.app_context():
 
         def count(model) -> int:
+            """How many live rows ``model`` has."""
             return db.session.scalar(select(func.count()).select_from(model))
 
         assert (count(User), count(Post)) == (3, 30)

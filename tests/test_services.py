@@ -219,6 +219,7 @@ def concurrent_write_before_flush(db, post_id: int):
     done = []
 
     def write_first(_session, _context, _instances):
+        """Before the service's first flush, commit a competing version bump."""
         if done:
             return
         done.append(True)
@@ -369,6 +370,7 @@ def count_queries(db):
     statements: list[str] = []
 
     def record(_conn, _cursor, statement, *_args):
+        """Remember one SQL statement."""
         statements.append(statement)
 
     event.listen(db.engine, "before_cursor_execute", record)

@@ -102,6 +102,7 @@ class PendingEvent:
 
 
 def _dumps(value: Any) -> str:
+    """Compact JSON with sorted keys: the form hashed and stored for ``changes``."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -119,6 +120,7 @@ def _scalar(value: Any) -> str:
 def _canonical(
     event: Mapping[str, Any], changes_json: str, occurred_json: str, request_json: str
 ) -> bytes:
+    """Canonical bytes from an event and its pre-serialised parts (see canonical_content)."""
     return (
         f'{{"action":{_scalar(event["action"])},"actor_id":{_scalar(event["actor_id"])},'
         f'"entity_id":{_scalar(event["entity_id"])},'

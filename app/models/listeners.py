@@ -93,6 +93,7 @@ _HIDE_DELETED = _soft_delete_criteria()
 
 
 def _keep_old_value(_target: Any, value: Any, _old: Any, _initiator: Any) -> Any:
+    """A no-op 'set' listener whose only job is to make SQLAlchemy load the old value."""
     return value
 
 
@@ -183,17 +184,20 @@ def audit_value(value: Any) -> Any:
 
 
 def _masked(model: type, key: str, value: Any) -> Any:
+    """The audit form of a value, or MASKED for the model's secret columns."""
     if key in model.__audit_masked__:  # type: ignore[attr-defined]
         return MASKED
     return audit_value(value)
 
 
 def _audited_keys(mapper: Mapper, *, soft_delete: bool) -> list[str]:
+    """Column attributes that appear in ``changes`` (soft-delete columns only when asked)."""
     skipped = UNAUDITED_COLUMNS if soft_delete else UNAUDITED_COLUMNS | SOFT_DELETE_COLUMNS
     return [attr.key for attr in mapper.column_attrs if attr.key not in skipped]
 
 
 def _creation_changes(obj: AuditMixin) -> dict[str, dict[str, Any]]:
+    """``changes`` of a 'create' event: every audited field, old None."""
     model = type(obj)
     return {
         key: {"old": None, "new": _masked(model, key, getattr(obj, key))}
@@ -202,6 +206,7 @@ def _creation_changes(obj: AuditMixin) -> dict[str, dict[str, Any]]:
 
 
 def _update_changes(obj: AuditMixin) -> dict[str, dict[str, Any]]:
+    """``changes`` of an update, delete or restore: the fields this flush changes."""
     model, state = type(obj), inspect(obj)
     changes = {}
     for key in _audited_keys(state.mapper, soft_delete=True):
@@ -217,6 +222,7 @@ def _update_changes(obj: AuditMixin) -> dict[str, dict[str, Any]]:
 
 
 def _event(obj: AuditMixin, action: str, changes: dict, actor: int) -> PendingEvent:
+    """A pending audit event about ``obj``."""
     return PendingEvent(
         entity_type=type(obj).__audit_entity__,
         entity_id=obj.id,  # type: ignore[attr-defined]
@@ -446,6 +452,7 @@ def _bulk_update(state: ORMExecuteState, mapper: Mapper) -> Result:
 
 
 def _for_update(session: Session, statement: Select) -> Select:
+    """Lock the selected rows on PostgreSQL."""
     if session.get_bind().dialect.name == "postgresql":
         return statement.with_for_update()
     return statement  # SQLite serialises writers with its database lock
@@ -454,6 +461,7 @@ def _for_update(session: Session, statement: Select) -> Select:
 def _rows_by_id(
     session: Session, model: type, keys: Sequence[str], ids: Iterable[int], *, lock: bool
 ) -> dict[int, dict[str, Any]]:
+    """Column values of ``model`` rows by id, soft-deleted rows included."""
     ids = list(ids)
     if not ids:
         return {}

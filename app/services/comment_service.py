@@ -25,6 +25,7 @@ def can_delete(comment: Comment, actor: User | None) -> bool:
 
 
 def _load(comment_id: int, *, include_deleted: bool = False) -> Comment | None:
+    """The comment with ``comment_id`` freshly read, with author and post; None if absent."""
     statement = (
         select(Comment)
         .where(Comment.id == comment_id)

@@ -47,6 +47,7 @@ def can_edit(post: Post, viewer: User | None) -> bool:
 
 
 def _load(post_id: int, *, include_deleted: bool = False) -> Post | None:
+    """The post with ``post_id`` freshly read, with its author; None if not found."""
     statement = (
         select(Post)
         .where(Post.id == post_id)
@@ -170,6 +171,7 @@ def update_post(
 
 
 def _set_status(post: Post, status: PostStatus) -> None:
+    """Change the status; publishing stamps ``published_at``, unpublishing clears it."""
     if status is post.status:
         return
     post.status = status
