@@ -130,6 +130,14 @@ class Pagination(QueryModel):
     )
 
 
+class RecordQuery(QueryModel):
+    """Options of a single-record lookup."""
+
+    include_deleted: bool = Field(
+        False, description="Admins only: find the record even when it is soft-deleted"
+    )
+
+
 class PostListQuery(Pagination):
     """The published-posts list: pagination and an optional author filter."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, request, url_for
 
 from app.api import bp
-from app.auth import current_user, require_role, require_user
+from app.auth import current_user, require_role, require_user, unauthorized
 from app.helpers import json_body, list_response, success_response
 from app.openapi import api_operation
 from app.schemas import (
@@ -15,6 +15,7 @@ from app.schemas import (
     PostListQuery,
     PostResponse,
     PostUpdate,
+    RecordQuery,
     validate,
 )
 from app.services import post_service
@@ -74,11 +75,20 @@ def create_post() -> Response:
     tag="posts",
     response=PostResponse,
     auth="optional",
+    query=RecordQuery,
+    errors=(403,),
     etag=True,
+    description="Admins may ask for a soft-deleted post with `include_deleted=true`.",
 )
 def get_post(post_id: int) -> Response:
-    """One visible post."""
-    return post_response(post_service.get_post(post_id, current_user()))
+    """One visible post; admins may ask explicitly for a soft-deleted one."""
+    query = RecordQuery.from_args(request.args)
+    viewer = current_user()
+    if not query.include_deleted:
+        return post_response(post_service.get_post(post_id, viewer))
+    if viewer is None:
+        raise unauthorized()
+    return post_response(post_service.get_deleted_post(post_id, viewer))
 
 
 @bp.patch("/posts/<id:post_id>")
