@@ -204,9 +204,10 @@ def test_login_never_redirects_off_site(client, make_user, target):
     assert response.headers["Location"] == "/"
 
 
-def test_signed_in_users_opening_login_go_on(client, make_user):
+@pytest.mark.parametrize("path", ["/login", "/register"])
+def test_signed_in_users_opening_sign_in_forms_go_on(client, make_user, path):
     sign_in(client, make_user())
-    response = client.get("/login?next=/posts/new")
+    response = client.get(f"{path}?next=/posts/new")
     assert response.status_code == 302
     assert response.headers["Location"] == "/posts/new"
 

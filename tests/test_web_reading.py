@@ -224,7 +224,15 @@ def test_author_page_is_paginated(client, make_user, make_post):
 
 
 @pytest.mark.parametrize(
-    "path", ["/u/nobody", "/u/" + "x" * 300, "/u/alice?page=2", "/u/alice?page=0"]
+    "path",
+    [
+        "/u/nobody",
+        "/u/" + "x" * 300,
+        "/u/ali%00ce",
+        "/u/al ice",
+        "/u/alice?page=2",
+        "/u/alice?page=0",
+    ],
 )
 def test_unknown_authors_and_pages_are_not_found(client, make_user, path):
     make_user("alice")

@@ -52,6 +52,8 @@ def login() -> Response | tuple[str, int]:
 def register() -> Response | tuple[str, int]:
     """Create an account and sign in with it."""
     if request.method == "GET":
+        if signed_in_user() is not None:
+            return redirect(_next_target())
         return _render("account/register.html", {}, {})
     values = form_values(("username", "email", "password"))
     kept = {key: value for key, value in values.items() if key != "password"}

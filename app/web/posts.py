@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from app.models import Post, User
-from app.schemas import MAX_ID, CommentCreate, PostCreate, PostUpdate
+from app.schemas import (
+    MAX_ID,
+    USERNAME_MAX,
+    USERNAME_PATTERN,
+    CommentCreate,
+    PostCreate,
+    PostUpdate,
+)
 from app.services import PreconditionFailed, comment_service, lookups, post_service, user_service
 from app.services.pages import Page as ServicePage
 from app.web import bp
@@ -43,8 +52,8 @@ def home() -> str:
 @bp.get("/u/<username>")
 def author(username: str) -> str:
     """An author's published posts, newest first; the author also sees their drafts."""
-    if len(username) > 32:
-        abort(404)
+    if len(username) > USERNAME_MAX or not re.fullmatch(USERNAME_PATTERN, username):
+        abort(404)  # no account can have this name
     user = user_service.get_user_by_username(username)
     number = parse_page(request.args.get("page"))
     window = page_window(number, POSTS_PER_PAGE)
