@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import struct
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select, update
 
 from app import create_app
 from app.extensions import db as _db
+from app.models import Comment, Post
 from app.services import comment_service, post_service
 from tests.browser import (
     DESKTOP,
@@ -27,6 +30,7 @@ pytestmark = pytest.mark.slow
 expect = pytest.importorskip("playwright.sync_api").expect
 
 SEEDED_POSTS = 45
+SCREENSHOT_DAY = datetime(2025, 5, 1, 8, 30, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -180,6 +184,30 @@ Keep the plan simple: `start early, stop often`. More on the
 """
 
 
+def fix_screenshot_dates() -> None:
+    """Give the seeded records fixed dates, so the screenshots change only when the pages do.
+
+    Written straight to the tables (no session, so no stamping): test set-up, not a write
+    the application would make.
+    """
+    posts, comments = Post.__table__, Comment.__table__
+    with _db.engine.begin() as connection:
+        for post_id in connection.scalars(select(posts.c.id).order_by(posts.c.id)).all():
+            moment = SCREENSHOT_DAY + timedelta(days=post_id, hours=post_id)
+            connection.execute(
+                update(posts)
+                .where(posts.c.id == post_id)
+                .values(published_at=moment, date_added=moment, date_updated=moment)
+            )
+        for comment_id in connection.scalars(select(comments.c.id)).all():
+            moment = SCREENSHOT_DAY + timedelta(days=7, hours=comment_id * 3)
+            connection.execute(
+                update(comments)
+                .where(comments.c.id == comment_id)
+                .values(date_added=moment, date_updated=moment)
+            )
+
+
 def png_size(path) -> tuple[int, int]:
     """Width and height of a PNG file."""
     header = path.read_bytes()[:24]
@@ -196,11 +224,10 @@ def test_screenshots_of_the_home_and_post_pages_for_the_readme(app, make_user):
         featured = post_service.create_post(
             authors[0], "Packing for a week of walking", FEATURED_BODY, "published"
         )
-        comment_service.add_comment(featured.id, authors[1], "Great list! I would add *plasters*.")
-        comment_service.add_comment(
-            featured.id, authors[2], "The ridge at sunset is unforgettable."
-        )
+        for author, comment in zip(authors[1:], SCREENSHOT_COMMENTS, strict=True):
+            comment_service.add_comment(featured.id, author, comment)
         featured_id = featured.id
+        fix_screenshot_dates()
     DOCS_DIR.mkdir(exist_ok=True)
     with browse(app) as site:
         page = site.new_page(viewport=DESKTOP)
