@@ -13,6 +13,7 @@ from app.models.base import (
     utcnow,
 )
 from app.models.comment import Comment
+from app.models.feed_count import FeedCount
 from app.models.post import Post, PostStatus
 from app.models.user import Role, User
 
@@ -24,6 +25,7 @@ __all__ = [
     "AuditedModel",
     "Base",
     "Comment",
+    "FeedCount",
     "Post",
     "PostStatus",
     "Role",

@@ -11,7 +11,8 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
-from app.models import AuditEvent, Post, PostStatus, User, utcnow
+from app.models import AuditEvent, FeedCount, Post, PostStatus, User, utcnow
+from app.models.feed_count import FEED_ALL
 from app.models.listeners import INCLUDE_DELETED
 from app.services import audit_service
 from app.services._transaction import conflict_from, transaction, violated_field
@@ -222,6 +223,7 @@ def list_published_posts(
 ) -> Page[Post]:
     """Published posts, newest first (``published_at`` desc, id desc), with authors loaded."""
     where = [Post.status == PostStatus.PUBLISHED]
+    author_id = None
     if author_username is not None:
         author_id = db.session.scalar(
             select(User.id).where(func.lower(User.username) == func.lower(author_username))
@@ -237,7 +239,15 @@ def list_published_posts(
         skip=skip,
         limit=limit,
         options=[joinedload(Post.author)],
+        total=feed_total(author_id),
+        deferred_join=True,
     )
+
+
+def feed_total(author_id: int | None = None) -> int:
+    """Live published posts, of one author or of all: exact, read from ``feed_counts``."""
+    scope = FEED_ALL if author_id is None else author_id
+    return db.session.scalar(select(FeedCount.published).where(FeedCount.author_id == scope)) or 0
 
 
 def list_user_posts(
@@ -246,10 +256,10 @@ def list_user_posts(
     """A user's posts, newest first; drafts only when asked (the author's own view)."""
     where = [Post.author_id == user_id]
     if include_drafts:
-        order_by = (Post.id.desc(),)
+        order_by, total = (Post.id.desc(),), None
     else:
         where.append(Post.status == PostStatus.PUBLISHED)
-        order_by = FEED_ORDER
+        order_by, total = FEED_ORDER, feed_total(user_id)
     return paginate(
         db.session,
         Post,
@@ -258,6 +268,8 @@ def list_user_posts(
         skip=skip,
         limit=limit,
         options=[joinedload(Post.author)],
+        total=total,
+        deferred_join=True,
     )
 
 
