@@ -121,6 +121,9 @@ def _safe_rollback() -> None:
         db.session.rollback()
     except Exception:  # the connection itself may be gone
         log.warning("session rollback failed", exc_info=True)
+        # Drop the dead connection now: otherwise the request's teardown tries another
+        # ROLLBACK on it, fails after the response is built, and the client gets a 500.
+        db.session.invalidate()
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -111,7 +111,10 @@ def test_the_append_only_trigger_is_created_only_on_postgresql(migrated_app):
             assert "audit_events_append_only" in set(names)
         else:
             triggers = connection.execute(
-                text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+                text(
+                    "SELECT name FROM sqlite_master"
+                    " WHERE type = 'trigger' AND tbl_name = 'audit_events'"
+                )
             ).scalars()
             assert list(triggers) == []
 
