@@ -32,5 +32,17 @@ format: $(VENV)/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Benchmark of the real pages (bench/production.py): seeds BENCH_DATABASE_URL (its public
+# schema is dropped and rebuilt), serves under gunicorn with Redis rate-limit storage.
+BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/inkwell_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/7
+BENCH_ARGS ?=
+
+bench: $(VENV)/.installed
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	psql "$(dir $(BENCH_DATABASE_URL))postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$(notdir $(BENCH_DATABASE_URL))'" | grep -q 1 \
+		|| psql "$(dir $(BENCH_DATABASE_URL))postgres" -c 'CREATE DATABASE "$(notdir $(BENCH_DATABASE_URL))"'
+	$(BIN)/python -m bench.production --database-url $(BENCH_DATABASE_URL) --redis-url $(BENCH_REDIS_URL) $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
