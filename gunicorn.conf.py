@@ -9,10 +9,12 @@ exit status 1 (also ``gunicorn --check-config wsgi:app``) instead of workers tha
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
 
+from gunicorn.glogging import Logger
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -48,6 +50,11 @@ def load_server_settings() -> ServerSettings:
         raise ConfigurationError(f"{key}: {first['msg']} (got {first.get('input')!r})") from None
 
 
+def post_worker_init(worker) -> None:
+    """Log through the application's logging that a worker has loaded the app and serves."""
+    logging.getLogger("inkwell.server").info("worker %s started", worker.pid)
+
+
 def worker_exit(server, worker) -> None:
     """Log the shutdown line and release database connections as a worker stops."""
     from flask import Flask
@@ -56,7 +63,25 @@ def worker_exit(server, worker) -> None:
 
     application = getattr(worker, "wsgi", None)
     if isinstance(application, Flask):  # only a worker that loaded the app has one
+        logging.getLogger("inkwell.server").info("worker %s exiting", worker.pid)
         shutdown(application)
+
+
+def _with_process_id(record: logging.LogRecord) -> bool:
+    """Fill in the process id that gunicorn's line format needs, if it was not recorded."""
+    if record.process is None:
+        record.process = os.getpid()
+    return True
+
+
+class ServerLogger(Logger):
+    """Gunicorn's own lines; they keep their pid when the app turns process lookups off."""
+
+    def setup(self, cfg) -> None:
+        """Gunicorn's handlers, each with the process-id filter."""
+        super().setup(cfg)
+        for handler in self.error_log.handlers + self.access_log.handlers:
+            handler.addFilter(_with_process_id)
 
 
 load_settings()  # a bad application setting stops the master here, before any worker boots
@@ -72,5 +97,6 @@ graceful_timeout = server_settings.graceful_timeout
 accesslog = None
 # Forwarded headers are trusted only through TRUSTED_PROXY_COUNT (ProxyFix in the app).
 forwarded_allow_ips = ""
+logger_class = ServerLogger
 # Several instances may run on one host; they must not share one control socket path.
 control_socket_disable = True

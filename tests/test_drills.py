@@ -350,3 +350,18 @@ def test_log_rotation_while_serving_loses_no_line_and_writes_none_to_the_old_fil
         assert in_old + in_new == 1, request_id
         if after_signal:
             assert in_new == 1, request_id
+
+
+# -- worker lifecycle lines ----------------------------------------------------------------
+
+
+def test_each_worker_logs_its_start_and_exit_through_the_application_log(drill_db, tmp_path):
+    """'worker N started' and 'worker N exiting' reach LOG_FILE for every worker."""
+    server = gunicorn(drill_db, tmp_path)
+    with server:
+        pids = worker_pids(server)
+    lines = (tmp_path / "inkwell.log").read_text().splitlines()
+    for pid in pids:
+        assert any(f"inkwell.server [-] worker {pid} started" in line for line in lines), pid
+        assert any(f"inkwell.server [-] worker {pid} exiting" in line for line in lines), pid
+    assert "Logging error" not in server.output()
