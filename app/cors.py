@@ -39,7 +39,12 @@ def exact_origin(origin: str) -> re.Pattern[str]:
 
 def vary_on_origin(response: Response) -> Response:
     """Tell caches that the answer depends on ``Origin``, whether or not it was allowed."""
-    response.vary.add("Origin")
+    # Plain header access: ``response.vary`` parses and rebuilds the header on every call.
+    vary = response.headers.get("Vary")
+    if vary is None:
+        response.headers.add("Vary", "Origin")
+    elif "origin" not in {part.strip().lower() for part in vary.split(",")}:
+        response.headers["Vary"] = f"{vary}, Origin"
     return response
 
 

@@ -27,11 +27,26 @@ def current_request_id() -> str:
 
 
 class RequestIdFilter(logging.Filter):
-    """Attach the current request id to every record."""
+    """Attach the current request id to every record (once, though every handler asks)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = current_request_id()
+        if "request_id" not in record.__dict__:
+            record.request_id = current_request_id()
         return True
+
+
+class OncePerRecordFormatter(logging.Formatter):
+    """Format a record once: the console and the file handler share the formatted line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = record.__dict__.get("_inkwell_line")
+        if line is None:
+            line = record._inkwell_line = self.format_line(record)
+        return line
+
+    def format_line(self, record: logging.LogRecord) -> str:
+        """The record as one line."""
+        raise NotImplementedError
 
 
 def _utc_timestamp(record: logging.LogRecord) -> str:
@@ -39,7 +54,7 @@ def _utc_timestamp(record: logging.LogRecord) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class TextFormatter(logging.Formatter):
+class TextFormatter(OncePerRecordFormatter):
     """One physical line per record: CR and LF are escaped so no value can forge a line."""
 
     def __init__(self) -> None:
@@ -48,15 +63,17 @@ class TextFormatter(logging.Formatter):
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
         return _utc_timestamp(record)
 
-    def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+    def format_line(self, record: logging.LogRecord) -> str:
+        """The text line, with backslashes, CR and LF escaped."""
+        line = logging.Formatter.format(self, record)
         return line.replace("\\", "\\\\").replace("\r", "\\r").replace("\n", "\\n")
 
 
-class JsonFormatter(logging.Formatter):
+class JsonFormatter(OncePerRecordFormatter):
     """One JSON object per line."""
 
-    def format(self, record: logging.LogRecord) -> str:
+    def format_line(self, record: logging.LogRecord) -> str:
+        """The record as a JSON object."""
         entry = {
             "time": _utc_timestamp(record),
             "level": record.levelname,

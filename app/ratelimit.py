@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_limiter import RateLimitExceeded
 from limits import RateLimitItem
-from limits.storage import MemoryStorage, RedisStorage, Storage, storage_from_string
+from limits.storage import RedisStorage, Storage, storage_from_string
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -107,8 +107,55 @@ def _remembered_window(key: str) -> tuple[int, float] | None:
     return None
 
 
+class MemoryWindows:
+    """Fixed-window counters of this process: for ``memory://`` and while Redis is down.
+
+    limits' MemoryStorage expires keys from a timer thread that it starts again every 10 ms
+    under load, which costs more than the counting itself; here an expired window is
+    replaced when it is next hit, and all expired windows are dropped once a minute.
+    """
+
+    SWEEP_INTERVAL_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        self._windows: dict[str, tuple[int, float]] = {}
+        self._lock = threading.Lock()
+        self._next_sweep = time.time() + self.SWEEP_INTERVAL_SECONDS
+
+    def hit(self, key: str, expiry: int, amount: int) -> tuple[int, float]:
+        """Add ``amount`` to the window of ``key``; its count and reset time (epoch seconds)."""
+        now = time.time()
+        with self._lock:
+            count, reset_at = self._windows.get(key, (0, now))
+            if reset_at <= now:
+                count, reset_at = 0, now + expiry
+            count += amount
+            self._windows[key] = (count, reset_at)
+            if now >= self._next_sweep:
+                self._windows = {k: w for k, w in self._windows.items() if w[1] > now}
+                self._next_sweep = now + self.SWEEP_INTERVAL_SECONDS
+        return count, reset_at
+
+    def window(self, key: str) -> tuple[int, float]:
+        """The count and reset time of the window of ``key`` (0 and now when there is none)."""
+        now = time.time()
+        count, reset_at = self._windows.get(key, (0, now))
+        return (count, reset_at) if reset_at > now else (0, now)
+
+    def clear(self, key: str) -> None:
+        """Forget the window of ``key``."""
+        with self._lock:
+            self._windows.pop(key, None)
+
+    def reset(self) -> int:
+        """Forget every window; how many there were."""
+        with self._lock:
+            count, self._windows = len(self._windows), {}
+        return count
+
+
 class WindowStorage(Storage):
-    """Fixed-window counters in Redis or memory, with a memory fallback while Redis is down.
+    """Fixed-window counters in Redis or in memory, falling back to memory while Redis is down.
 
     ``incr`` also records the count and reset time it saw for the current request, so that
     reading the window for the response headers needs no second round trip.
@@ -118,87 +165,79 @@ class WindowStorage(Storage):
 
     def __init__(self, uri: str, wrap_exceptions: bool = False, **options: Any) -> None:
         super().__init__(uri, wrap_exceptions=wrap_exceptions)
-        self.primary = storage_from_string(uri.removeprefix(STORAGE_SCHEME_PREFIX), **options)
-        self._hit_script = None
-        self.fallback = self.primary
-        if isinstance(self.primary, RedisStorage):
-            self._hit_script = self.primary.get_connection().register_script(HIT_SCRIPT)
-            self.fallback = MemoryStorage()
+        target = uri.removeprefix(STORAGE_SCHEME_PREFIX)
+        self.memory = MemoryWindows()
+        self.redis: RedisStorage | None = None
+        if not target.startswith("memory://"):
+            self.redis = storage_from_string(target, **options)
+            self._hit_script = self.redis.get_connection().register_script(HIT_SCRIPT)
         self._lock = threading.Lock()
         self._down_since: float | None = None
         self._next_probe = 0.0
 
     @property
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
-        """Errors of the primary storage (they never escape: the fallback takes over)."""
-        return self.primary.base_exceptions
+        """Redis errors (they never escape: counting falls back to memory)."""
+        return self.redis.base_exceptions if self.redis is not None else ()
 
     @property
     def is_down(self) -> bool:
-        """Whether counting currently happens in process memory because Redis failed."""
+        """Whether counting happens in process memory because Redis failed."""
         return self._down_since is not None
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         """Count ``amount`` hits in the window of ``key`` and return the window's count."""
-        if self._hit_script is None:
-            count = self.primary.incr(key, expiry, amount)
-            reset_at = self.primary.get_expiry(key)
-        elif self._primary_due():
+        if self.redis is not None and self._redis_due():
             try:
                 count, ttl_ms = self._hit_script(
-                    keys=[self.primary.prefixed_key(key)], args=[expiry * 1000, amount]
+                    keys=[self.redis.prefixed_key(key)], args=[expiry * 1000, amount]
                 )
-            except self.primary.base_exceptions as error:
-                self._primary_failed(error)
+            except self.redis.base_exceptions as error:
+                self._redis_failed(error)
                 return self.incr(key, expiry, amount)
-            self._primary_answered()
+            self._redis_answered()
             count, reset_at = int(count), time.time() + int(ttl_ms) / 1000
         else:
-            count = self.fallback.incr(key, expiry, amount)
-            reset_at = self.fallback.get_expiry(key)
+            count, reset_at = self.memory.hit(key, expiry, amount)
         _remember_window(key, count, reset_at)
         return count
 
     def get(self, key: str) -> int:
         """The count in the window of ``key``."""
-        remembered = _remembered_window(key)
-        if remembered is not None:
-            return remembered[0]
-        return self._read("get", key)
+        return self._window(key)[0]
 
     def get_expiry(self, key: str) -> float:
         """When the window of ``key`` ends (epoch seconds)."""
-        remembered = _remembered_window(key)
-        if remembered is not None:
-            return remembered[1]
-        return self._read("get_expiry", key)
+        return self._window(key)[1]
 
     def check(self) -> bool:
-        """Whether the primary storage answers right now."""
-        return self.primary.check()
+        """Whether Redis answers right now (memory always does)."""
+        return self.redis.check() if self.redis is not None else True
 
     def reset(self) -> int | None:
         """Forget every counter."""
-        if self.fallback is not self.primary:
-            self.fallback.reset()
-        return self.primary.reset()
+        forgotten = self.memory.reset()
+        return self.redis.reset() if self.redis is not None else forgotten
 
     def clear(self, key: str) -> None:
         """Forget the counter of ``key``."""
-        if self.fallback is not self.primary:
-            self.fallback.clear(key)
-        self.primary.clear(key)
+        self.memory.clear(key)
+        if self.redis is not None:
+            self.redis.clear(key)
 
-    def _read(self, operation: str, key: str) -> Any:
-        if self._hit_script is not None and self.is_down:
-            return getattr(self.fallback, operation)(key)
+    def _window(self, key: str) -> tuple[int, float]:
+        remembered = _remembered_window(key)
+        if remembered is not None:
+            return remembered
+        if self.redis is None or self.is_down:
+            return self.memory.window(key)
         try:
-            return getattr(self.primary, operation)(key)
-        except self.primary.base_exceptions as error:
-            self._primary_failed(error)
-            return getattr(self.fallback, operation)(key)
+            return self.redis.get(key), self.redis.get_expiry(key)
+        except self.redis.base_exceptions as error:
+            self._redis_failed(error)
+            return self.memory.window(key)
 
-    def _primary_due(self) -> bool:
+    def _redis_due(self) -> bool:
         """Use Redis while it is up; while it is down, let one caller per interval try it."""
         if self._down_since is None:
             return True
@@ -209,7 +248,7 @@ class WindowStorage(Storage):
             self._next_probe = now + REDIS_PROBE_INTERVAL_SECONDS
             return True
 
-    def _primary_failed(self, error: Exception) -> None:
+    def _redis_failed(self, error: Exception) -> None:
         with self._lock:
             self._next_probe = time.monotonic() + REDIS_PROBE_INTERVAL_SECONDS
             if self._down_since is not None:
@@ -220,7 +259,7 @@ class WindowStorage(Storage):
             error.__class__.__name__,
         )
 
-    def _primary_answered(self) -> None:
+    def _redis_answered(self) -> None:
         if self._down_since is None:
             return
         with self._lock:
@@ -228,7 +267,7 @@ class WindowStorage(Storage):
                 return
             outage = time.monotonic() - self._down_since
             self._down_since = None
-        self.fallback.reset()
+        self.memory.reset()
         log.warning(
             "rate-limit storage reachable again after %.1fs; shared counting resumed", outage
         )
@@ -287,17 +326,26 @@ def add_rate_limit_headers(response: Response) -> Response:
     limit = limiter.current_limit
     if limit is None:
         return response
-    try:
-        reset_time, remaining = limit.window
-    except Exception:  # the window could not be read: answer without the headers
-        log.warning("rate-limit window unavailable; headers omitted", exc_info=True)
-        return response
-    headers = response.headers
-    headers["X-RateLimit-Limit"] = str(limit.limit.amount)
-    headers["X-RateLimit-Remaining"] = str(remaining)
-    headers["X-RateLimit-Reset"] = str(math.ceil(reset_time))
+    amount = limit.limit.amount
+    window = _remembered_window(limit.key)
+    if window is None:
+        try:
+            reset_time, remaining = limit.window
+        except Exception:  # the window could not be read: answer without the headers
+            log.warning("rate-limit window unavailable; headers omitted", exc_info=True)
+            return response
+    else:
+        count, reset_time = window
+        remaining = max(0, amount - count)
+    headers = [
+        ("X-RateLimit-Limit", str(amount)),
+        ("X-RateLimit-Remaining", str(remaining)),
+        ("X-RateLimit-Reset", str(math.ceil(reset_time))),
+    ]
     if limit.breached:
-        headers["Retry-After"] = str(max(1, math.ceil(reset_time - time.time())))
+        headers.append(("Retry-After", str(max(1, math.ceil(reset_time - time.time())))))
+    # Nothing else writes these headers, so they are appended without a lookup each.
+    response.headers.extend(headers)
     return response
 
 
