@@ -14,7 +14,6 @@ import os
 import sys
 from pathlib import Path
 
-from gunicorn.glogging import Logger
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -67,23 +66,6 @@ def worker_exit(server, worker) -> None:
         shutdown(application)
 
 
-def _with_process_id(record: logging.LogRecord) -> bool:
-    """Fill in the process id that gunicorn's line format needs, if it was not recorded."""
-    if record.process is None:
-        record.process = os.getpid()
-    return True
-
-
-class ServerLogger(Logger):
-    """Gunicorn's own lines; they keep their pid when the app turns process lookups off."""
-
-    def setup(self, cfg) -> None:
-        """Gunicorn's handlers, each with the process-id filter."""
-        super().setup(cfg)
-        for handler in self.error_log.handlers + self.access_log.handlers:
-            handler.addFilter(_with_process_id)
-
-
 load_settings()  # a bad application setting stops the master here, before any worker boots
 server_settings = load_server_settings()
 
@@ -97,6 +79,5 @@ graceful_timeout = server_settings.graceful_timeout
 accesslog = None
 # Forwarded headers are trusted only through TRUSTED_PROXY_COUNT (ProxyFix in the app).
 forwarded_allow_ips = ""
-logger_class = ServerLogger
 # Several instances may run on one host; they must not share one control socket path.
 control_socket_disable = True
