@@ -46,6 +46,25 @@ GUNICORN_CONF = PROJECT_DIR / "gunicorn.conf.py"
 SECRET_KEY = "bench-" + secrets.token_urlsafe(32)
 STARTUP_LINE = " starting: database="
 MEMORY_CHECKPOINTS = (5_000, 20_000)
+#: wrk script for the POST row: a distinct title per request, as real writers send.
+POST_SCRIPT = """
+local threads = 0
+function setup(thread)
+    thread:set("id", threads)
+    threads = threads + 1
+end
+local counter = 0
+request = function()
+    counter = counter + 1
+    local body = string.format(
+        '{"title": "Benchmark post %d %d", "body": "Written under load.", "status": "published"}',
+        id, counter)
+    return wrk.format("POST", nil, {
+        ["Content-Type"] = "application/json",
+        ["Authorization"] = "Bearer TOKEN",
+    }, body)
+end
+"""
 
 
 @dataclass
@@ -362,15 +381,7 @@ def main() -> None:
         servers.append(inkwell)
         inkwell.start()
         base = inkwell.url
-        post_script = wrk_script(
-            folder,
-            "post",
-            'wrk.method = "POST"\n'
-            'wrk.body = \'{"title": "Benchmark post", "body": "Written under load.", '
-            '"status": "published"}\'\n'
-            'wrk.headers["Content-Type"] = "application/json"\n'
-            f'wrk.headers["Authorization"] = "Bearer {data.token}"\n',
-        )
+        post_script = wrk_script(folder, "post", POST_SCRIPT.replace("TOKEN", data.token))
         cases = [
             ("GET /api/v1/posts?limit=20 (skip=0)", f"{base}/api/v1/posts?limit=20", None),
             (

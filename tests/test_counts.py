@@ -187,3 +187,34 @@ def test_total_equals_a_real_count_after_a_mixed_sequence(app, client, db, make_
     assert api_total(client) == real_total(db) == post_service.feed_total()
     for author in authors:
         assert api_total(client, author.username) == real_total(db, author.id)
+
+
+def test_every_window_matches_the_newest_first_feed(app, db, make_user, make_post):
+    """Windows past the middle (read from the far end on PostgreSQL) equal a plain slice."""
+    from app.services import post_service
+
+    author, other = make_user(), make_user()
+    for number in range(7):
+        make_post(author if number % 3 else other)
+    make_post(author, status="draft")
+    feed = [post.id for post in post_service.list_published_posts(0, 100).items]
+    assert len(feed) == 7
+    for skip in range(0, 9):
+        page = post_service.list_published_posts(skip, 3)
+        assert [post.id for post in page.items] == feed[skip : skip + 3], skip
+        assert page.total == 7
+
+
+def test_every_author_window_matches_the_authors_feed(app, db, make_user, make_post):
+    """The author filter uses that author's counter and the same far-end reading."""
+    from app.services import post_service
+
+    author, other = make_user("windowed"), make_user()
+    for number in range(6):
+        make_post(author if number % 2 else other)
+    feed = [post.id for post in post_service.list_published_posts(0, 100, "windowed").items]
+    assert len(feed) == 3
+    for skip in range(0, 5):
+        page = post_service.list_published_posts(skip, 2, "windowed")
+        assert [post.id for post in page.items] == feed[skip : skip + 2], skip
+        assert page.total == 3

@@ -46,20 +46,25 @@ def paginate(
     limit: int,
     options: Sequence[ExecutableOption] = (),
     include_deleted: bool = False,
-    total: int | None = None,
+    counter: ColumnElement[int] | None = None,
+    reverse_order_by: Sequence[Any] = (),
     deferred_join: bool = False,
 ) -> Page[ItemT]:
     """One window of ``entity`` rows matching ``where`` in ``order_by`` order, and their count.
 
-    ``total``, when the caller knows it exactly (e.g. from ``feed_counts``), saves the
-    COUNT. ``deferred_join`` first picks the window's ids alone, which an index covering
-    ``where`` and ``order_by`` answers with an index-only scan however deep ``skip`` goes,
-    and only then reads those rows.
+    ``counter``, a subquery reading the exact count kept elsewhere (``feed_counts``),
+    saves the COUNT. ``deferred_join`` first picks the window's ids alone, which an index
+    covering ``where`` and ``order_by`` answers with an index-only scan, and only then
+    reads those rows. With ``counter`` and ``reverse_order_by`` too, a window past the
+    middle is walked in from the far end on PostgreSQL, so the deepest page is as cheap
+    as the first.
     """
     if skip < 0 or limit < 1:
         raise ValueError("skip must be >= 0 and limit >= 1")
     execution_options = {INCLUDE_DELETED: True} if include_deleted else {}
-    if total is None:
+    if counter is not None:
+        total = session.scalar(select(counter)) or 0
+    else:
         total = session.scalar(
             select(func.count())
             .select_from(entity)
@@ -68,15 +73,25 @@ def paginate(
         )
     if deferred_join:
         key = inspect(entity).primary_key[0]
-        window = (
-            select(key.label("id"))
-            .select_from(entity)
-            .where(*where)
-            .order_by(*order_by)
-            .offset(skip)
-            .limit(limit)
-            .subquery("window")
+        ids = select(key.label("id")).select_from(entity).where(*where)
+        from_the_end = (
+            counter is not None
+            and reverse_order_by
+            and skip > total // 2
+            and session.get_bind().dialect.name == "postgresql"
         )
+        if from_the_end:
+            # The count is read again inside this statement, so it matches the snapshot
+            # the ids come from: rows behind the window = count - skip - limit, exactly.
+            behind = counter - skip
+            ids = (
+                ids.order_by(*reverse_order_by)
+                .offset(func.greatest(behind - limit, 0))
+                .limit(func.greatest(func.least(behind, limit), 0))
+            )
+        else:
+            ids = ids.order_by(*order_by).offset(skip).limit(limit)
+        window = ids.subquery("window")
         statement = select(entity).join(window, key == window.c.id)
     else:
         statement = select(entity).where(*where).offset(skip).limit(limit)

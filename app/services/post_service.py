@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.sql.elements import ColumnElement
 
 from app.extensions import db
 from app.models import AuditEvent, FeedCount, Post, PostStatus, User, utcnow
@@ -32,6 +33,8 @@ SLUG_NUMBERED_VARIANTS = 20
 #: Attempts at creating a post when a concurrent writer takes the same slug.
 SLUG_ATTEMPTS = 3
 FEED_ORDER = (Post.published_at.desc(), Post.id.desc())
+#: The feed read from its far end (oldest first), for windows past its middle.
+FEED_ORDER_REVERSED = (Post.published_at.asc(), Post.id.asc())
 
 
 # -- permissions and look-ups --------------------------------------------------------------
@@ -239,15 +242,23 @@ def list_published_posts(
         skip=skip,
         limit=limit,
         options=[joinedload(Post.author)],
-        total=feed_total(author_id),
+        counter=feed_counter(author_id),
+        reverse_order_by=FEED_ORDER_REVERSED,
         deferred_join=True,
+    )
+
+
+def feed_counter(author_id: int | None = None) -> ColumnElement[int]:
+    """A subquery reading the exact number of live published posts (of one author or all)."""
+    scope = FEED_ALL if author_id is None else author_id
+    return func.coalesce(
+        select(FeedCount.published).where(FeedCount.author_id == scope).scalar_subquery(), 0
     )
 
 
 def feed_total(author_id: int | None = None) -> int:
     """Live published posts, of one author or of all: exact, read from ``feed_counts``."""
-    scope = FEED_ALL if author_id is None else author_id
-    return db.session.scalar(select(FeedCount.published).where(FeedCount.author_id == scope)) or 0
+    return db.session.scalar(select(feed_counter(author_id))) or 0
 
 
 def list_user_posts(
@@ -256,10 +267,10 @@ def list_user_posts(
     """A user's posts, newest first; drafts only when asked (the author's own view)."""
     where = [Post.author_id == user_id]
     if include_drafts:
-        order_by, total = (Post.id.desc(),), None
+        order_by, counter, reverse = (Post.id.desc(),), None, ()
     else:
         where.append(Post.status == PostStatus.PUBLISHED)
-        order_by, total = FEED_ORDER, feed_total(user_id)
+        order_by, counter, reverse = FEED_ORDER, feed_counter(user_id), FEED_ORDER_REVERSED
     return paginate(
         db.session,
         Post,
@@ -268,7 +279,8 @@ def list_user_posts(
         skip=skip,
         limit=limit,
         options=[joinedload(Post.author)],
-        total=total,
+        counter=counter,
+        reverse_order_by=reverse,
         deferred_join=True,
     )
 
