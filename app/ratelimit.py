@@ -153,6 +153,10 @@ class MemoryWindows:
             count, self._windows = len(self._windows), {}
         return count
 
+    def __len__(self) -> int:
+        """How many windows are held (expired ones until the next sweep)."""
+        return len(self._windows)
+
 
 class WindowStorage(Storage):
     """Fixed-window counters in Redis or in memory, falling back to memory while Redis is down.

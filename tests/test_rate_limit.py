@@ -226,7 +226,8 @@ def test_showing_the_sign_in_form_does_not_spend_the_auth_budget(build_app):
 
 def test_auth_limit_leaves_other_routes_alone(build_app):
     client = build_app(rate_limit_requests=100).test_client()
-    [client.post("/test/login") for _ in range(3)]
+    for _ in range(3):
+        client.post("/test/login")
     assert client.get(API).status_code == 200
 
 

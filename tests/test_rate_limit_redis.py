@@ -62,6 +62,11 @@ def counter_value(server: RedisServer) -> int:
     return int(server.client().get(keys[0])) if keys else 0
 
 
+def send(client, count: int) -> list[int]:
+    """Send ``count`` requests to the API root; their statuses."""
+    return [client.get(API).status_code for _ in range(count)]
+
+
 def request_until_counted_in_redis(client, server: RedisServer) -> None:
     """Send requests until one is counted in Redis again (the storage probes once a second)."""
 
@@ -74,7 +79,7 @@ def request_until_counted_in_redis(client, server: RedisServer) -> None:
 
 def test_counts_live_in_redis(build_app, redis_server):
     client = build_app().test_client()
-    [client.get(API) for _ in range(3)]
+    send(client, 3)
     assert counter_value(redis_server) == 3
 
 
@@ -83,7 +88,7 @@ def test_each_request_costs_one_redis_command(build_app, redis_server):
     client.get(API)
     connection = redis_server.client()
     before = command_calls(connection)
-    [client.get(API) for _ in range(4)]
+    send(client, 4)
     after = command_calls(connection)
     sent = {name: after[name] - before.get(name, 0) for name in after if name != "info"}
     assert sent["evalsha"] == 4
@@ -93,7 +98,7 @@ def test_each_request_costs_one_redis_command(build_app, redis_server):
 
 def test_headers_match_the_counter_in_redis(build_app, redis_server):
     client = build_app().test_client()
-    [client.get(API) for _ in range(2)]
+    send(client, 2)
     response = client.get(API)
     key = redis_server.client().keys("LIMITS:*")[0]
     assert response.headers["X-RateLimit-Remaining"] == str(5 - counter_value(redis_server))
@@ -111,7 +116,7 @@ def test_requests_are_served_while_redis_is_down(build_app, redis_server):
     client = build_app().test_client()
     client.get(API)
     redis_server.kill()
-    statuses = [client.get(API).status_code for _ in range(6)]
+    statuses = send(client, 6)
     assert statuses == [200, 200, 200, 200, 200, 429]
 
 
@@ -119,7 +124,7 @@ def test_outage_is_logged_once(build_app, redis_server):
     application = build_app()
     client = application.test_client()
     redis_server.kill()
-    [client.get(API) for _ in range(8)]
+    send(client, 8)
     assert len(log_lines(application, UNREACHABLE)) == 1
 
 
@@ -136,7 +141,7 @@ def test_health_reports_degraded_while_redis_is_down(build_app, redis_server):
 def test_unreachable_redis_from_the_start_still_serves(make_settings, tmp_path):
     dead = RedisServer(workdir=tmp_path / "never-started")
     client = create_app(make_settings(rate_limit_storage_url=dead.url)).test_client()
-    statuses = [client.get(API).status_code for _ in range(101)]
+    statuses = send(client, 101)
     assert statuses == [200] * 100 + [429]
 
 
@@ -156,9 +161,9 @@ def test_counting_returns_to_redis_when_it_is_back(build_app, redis_server):
 def test_limit_is_enforced_from_redis_after_it_returns(build_app, redis_server):
     client = build_app(rate_limit_requests=3).test_client()
     redis_server.kill()
-    [client.get(API) for _ in range(3)]
+    send(client, 3)
     redis_server.start()
     request_until_counted_in_redis(client, redis_server)
-    statuses = [client.get(API).status_code for _ in range(4 - counter_value(redis_server))]
+    statuses = send(client, 4 - counter_value(redis_server))
     assert statuses[-1] == 429
     assert counter_value(redis_server) == 4
