@@ -12,7 +12,17 @@ from pathlib import Path
 
 from tests.servers import free_port
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+def _server_binaries() -> Path:
+    """The newest installed PostgreSQL server's bin folder (Debian layout)."""
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda path: int(path.parent.parent.name) if path.parent.parent.name.isdigit() else 0,
+    )
+    return versions[-1].parent if versions else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _server_binaries()
 
 
 def _as_postgres(*command: str, timeout: float = 60) -> subprocess.CompletedProcess:
