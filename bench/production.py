@@ -453,7 +453,8 @@ def print_report(
         f"machine: {os.cpu_count()} cores ({model.group(1) if model else cpu}), "
         f"Python {platform.python_version()}; gunicorn sync workers: {workers}; "
         f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s per row; "
-        f"{args.posts} posts, {data.published} published"
+        f"{args.posts} posts, {data.published} published; "
+        f"load average at the end: {os.getloadavg()[0]:.1f}"
     )
     print()
     header = (

@@ -77,17 +77,17 @@ def paginate(
         from_the_end = (
             counter is not None
             and reverse_order_by
-            and skip > total // 2
+            and total // 2 < skip < total
             and session.get_bind().dialect.name == "postgresql"
         )
         if from_the_end:
             # The count is read again inside this statement, so it matches the snapshot
             # the ids come from: rows behind the window = count - skip - limit, exactly.
-            behind = counter - skip
+            # The LIMIT stays a constant so that the planner expects a handful of ids.
             ids = (
                 ids.order_by(*reverse_order_by)
-                .offset(func.greatest(behind - limit, 0))
-                .limit(func.greatest(func.least(behind, limit), 0))
+                .offset(func.greatest(counter - skip - limit, 0))
+                .limit(min(limit, total - skip))
             )
         else:
             ids = ids.order_by(*order_by).offset(skip).limit(limit)
