@@ -12,7 +12,11 @@ Load comes from a second process on loopback (``wrk`` when installed, else a sma
 load generator). The cases take turns for ``--rounds`` rounds; the table shows the median
 requests/s, p50 and p99 latency, and the throughput ratio to ``bare``::
 
-    .venv/bin/python -m bench.edge --duration 10 --rounds 3
+    .venv/bin/python -m bench.edge --duration 5 --rounds 5
+
+Sync workers close every connection, which leaves a TIME_WAIT socket per request; after some
+25,000 requests to one port, new connections to it wait for a free client port. So every run
+gets a freshly started server on a port of its own, and runs stay short.
 """
 
 from __future__ import annotations
@@ -110,14 +114,23 @@ def start_server(case: Case, workers: int, workdir: Path) -> None:
         "PORT": str(case.port),
         "WEB_CONCURRENCY": str(workers),
     }
-    output = (workdir / f"{case.name.replace(', ', '-')}.out").open("wb")
+    output_path = workdir / f"{case.name.replace(', ', '-')}.out"
     command = [str(GUNICORN), "--config", str(PROJECT_DIR / "gunicorn.conf.py"), case.app]
-    case.process = subprocess.Popen(
-        command, cwd=workdir, env=environment, stdout=output, stderr=subprocess.STDOUT
-    )
+    with output_path.open("ab") as output:
+        case.process = subprocess.Popen(
+            command, cwd=workdir, env=environment, stdout=output, stderr=subprocess.STDOUT
+        )
     wait_for_port(case.port)
     for _ in range(workers * 20):  # let every worker import the app before measuring
         request_once(case.port)
+
+
+def stop_server(case: Case) -> None:
+    """Stop the gunicorn of ``case`` if it runs."""
+    if case.process is not None and case.process.poll() is None:
+        case.process.terminate()
+        case.process.wait(timeout=60)
+    case.process = None
 
 
 def request_once(port: int) -> tuple[int, float]:
@@ -204,16 +217,23 @@ def inkwell_environment(workdir: Path, storage_url: str) -> dict[str, str]:
 
 
 def print_table(cases: list[Case], workers: int, load: str, connections: int) -> None:
-    """The results as a Markdown table."""
-    bare = cases[0].median("requests_per_second")
+    """The results as a Markdown table.
+
+    The ratio to ``bare`` is the median of the per-round ratios: a case is compared with
+    the bare run of its own round, which cancels slow changes in the machine's other load.
+    """
+    bare = cases[0]
     print(f"\n{workers} gunicorn workers, {os.cpu_count()} CPUs, {load}, {connections} connections")
     print("\n| case | requests/s | p50 ms | p99 ms | vs bare | errors |")
     print("|---|---:|---:|---:|---:|---:|")
     for case in cases:
-        rate = case.median("requests_per_second")
+        ratio = statistics.median(
+            run.requests_per_second / base.requests_per_second
+            for run, base in zip(case.runs, bare.runs, strict=True)
+        )
         print(
-            f"| {case.name} | {rate:,.0f} | {case.median('p50_ms'):.2f} "
-            f"| {case.median('p99_ms'):.2f} | {rate / bare:.2f}x "
+            f"| {case.name} | {case.median('requests_per_second'):,.0f} "
+            f"| {case.median('p50_ms'):.2f} | {case.median('p99_ms'):.2f} | {ratio:.2f}x "
             f"| {sum(run.errors for run in case.runs)} |"
         )
 
@@ -221,8 +241,8 @@ def print_table(cases: list[Case], workers: int, load: str, connections: int) ->
 def main() -> None:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=10, help="seconds per run")
-    parser.add_argument("--rounds", type=int, default=3, help="runs per case, taking turns")
+    parser.add_argument("--duration", type=float, default=5, help="seconds per run")
+    parser.add_argument("--rounds", type=int, default=5, help="runs per case, taking turns")
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--redis-url", help="use this Redis instead of a private redis-server")
@@ -235,19 +255,20 @@ def main() -> None:
         redis_process, redis_url = None, options.redis_url
         if redis_url is None:
             redis_process, redis_url = start_redis(workdir)
-        bare_environment = inkwell_environment(workdir, "memory://")
         cases = [
-            Case("bare", "bench.bare_app:app", bare_environment),
+            Case("bare", "bench.bare_app:app", inkwell_environment(workdir, "memory://")),
             Case("full, memory", "wsgi:app", inkwell_environment(workdir, "memory://")),
             Case("full, redis", "wsgi:app", inkwell_environment(workdir, redis_url)),
         ]
         try:
-            for case in cases:
-                start_server(case, options.workers, workdir)
             for round_number in range(1, options.rounds + 1):
                 for case in cases:
-                    load(case.port, 2, options.connections)  # warm-up
-                    run = load(case.port, options.duration, options.connections)
+                    start_server(case, options.workers, workdir)
+                    try:
+                        load(case.port, 1, options.connections)  # warm-up
+                        run = load(case.port, options.duration, options.connections)
+                    finally:
+                        stop_server(case)
                     case.runs.append(run)
                     print(
                         f"round {round_number} {case.name}: {run.requests_per_second:,.0f} req/s",
@@ -255,9 +276,7 @@ def main() -> None:
                     )
         finally:
             for case in cases:
-                if case.process is not None:
-                    case.process.terminate()
-                    case.process.wait(timeout=60)
+                stop_server(case)
             if redis_process is not None:
                 redis_process.terminate()
                 redis_process.wait(timeout=10)
