@@ -60,10 +60,22 @@ return {count, ttl}
 
 def rate_limit_key() -> str:
     """The user id of a valid token or signed-in session, else the client address."""
-    user_id = claimed_user_id()
-    if user_id is not None:
-        return f"user:{user_id}"
+    if _may_name_a_user():
+        user_id = claimed_user_id()
+        if user_id is not None:
+            return f"user:{user_id}"
     return f"ip:{request.remote_addr or 'unknown'}"
+
+
+def _may_name_a_user() -> bool:
+    """Whether the request carries credentials at all: an Authorization header or a session.
+
+    Without either there is no user to look for, and leaving the session untouched spares
+    every anonymous response the session bookkeeping (``Vary: Cookie``).
+    """
+    if "HTTP_AUTHORIZATION" in request.environ:
+        return True
+    return current_app.session_interface.get_cookie_name(current_app) in request.cookies
 
 
 def request_identifier() -> str:
