@@ -46,6 +46,7 @@ CHROMIUM_ARGS = [
 ]
 START_TIMEOUT_SECONDS = 30
 STARTUP_LINE = " starting: database="
+BOOT_LINE = "Booting worker with pid"
 
 
 def free_port() -> int:
@@ -180,8 +181,11 @@ class Gunicorn:
         assert self.process is not None
         if self.process.poll() is not None:
             raise RuntimeError(f"{self.name} exited early:\n{self.output()}")
-        # Each worker logs Inkwell's start-up line once it has built the application.
-        if self.output().count(STARTUP_LINE) < self.workers:
+        # Each worker logs Inkwell's start-up line (at INFO) once it has built the application;
+        # with a quieter LOG_LEVEL, gunicorn's own line for each worker has to do.
+        level = str(self.settings.get("log_level", "INFO")).upper()
+        marker = STARTUP_LINE if level in ("DEBUG", "INFO") else BOOT_LINE
+        if self.output().count(marker) < self.workers:
             return False
         try:
             return http_request(f"{self.url}/health/live", timeout=1).status == 200
