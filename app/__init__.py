@@ -60,13 +60,14 @@ def register_logging(app: Flask, settings: Settings) -> None:
 def register_extensions(app: Flask, settings: Settings) -> None:
     """Bind the database, migrations, CORS, CSRF and the rate limiter."""
     from app.cors import init_cors
-    from app.database import enable_sqlite_foreign_keys
+    from app.database import enable_sqlite_foreign_keys, release_session
     from app.extensions import csrf, db, migrate
     from app.ratelimit import init_rate_limiting
 
     if settings.sqlite_path_dir is not None:
         settings.sqlite_path_dir.mkdir(parents=True, exist_ok=True)
     db.init_app(app)
+    app.teardown_appcontext(release_session)
     with app.app_context():
         enable_sqlite_foreign_keys(db.engine)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))

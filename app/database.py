@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from sqlalchemy import event, text
@@ -38,3 +39,23 @@ def ping(engine: Engine) -> float:
     with engine.connect() as connection:
         connection.execute(text("SELECT 1"))
     return round((time.perf_counter() - started) * 1000, 2)
+
+
+def release_session(_error: BaseException | None = None) -> None:
+    """End the request's session; a database that died meanwhile must not turn into a 500.
+
+    Runs before Flask-SQLAlchemy's own teardown. Closing rolls the connection back, which
+    fails if the server went away after the response was built; the pool has already
+    dropped that connection, so the session is discarded and nothing is lost.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    from app.extensions import db
+
+    try:
+        db.session.remove()
+    except DBAPIError as error:
+        logging.getLogger("inkwell.database").warning(
+            "session closed on a lost connection: %s", error.__class__.__name__
+        )
+        db.session.registry.clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, render_template, request
+from pydantic import ValidationError
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, UnprocessableEntity
 
@@ -14,6 +15,7 @@ from app.helpers import error_response
 log = logging.getLogger("inkwell.errors")
 
 DATABASE_UNAVAILABLE = "Service unavailable: the database cannot be reached"
+DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, DisconnectionError)
 UNEXPECTED = "An unexpected error occurred"
 DEFAULT_MESSAGES = {
     400: "Bad request",
@@ -111,9 +113,27 @@ def handle_unexpected_error(error: Exception) -> Response:
     """Anything else is a bug: log it, roll back, and show nothing of the internals."""
     if isinstance(error, HTTPException):
         return handle_http_error(error)
+    if _wraps_database_unavailable(error):
+        return handle_database_unavailable(error)
     log.exception("unhandled exception")
     _safe_rollback()
     return render_error(500, UNEXPECTED)
+
+
+def _wraps_database_unavailable(error: Exception) -> bool:
+    """Whether a response model failed only because reading an attribute hit a dead database.
+
+    Building a response from an ORM object may load attributes lazily; pydantic reports a
+    failing attribute read as a ``get_attribute_error`` carrying the original error's text.
+    """
+    if not isinstance(error, ValidationError):
+        return False
+    names = tuple(f"{cls.__name__}:" for cls in DATABASE_UNAVAILABLE_ERRORS)
+    return all(
+        item["type"] == "get_attribute_error"
+        and str((item.get("ctx") or {}).get("error", "")).startswith(names)
+        for item in error.errors()
+    )
 
 
 def _safe_rollback() -> None:
@@ -129,7 +149,7 @@ def _safe_rollback() -> None:
 def register_error_handlers(app: Flask) -> None:
     """Route every error through the handlers above."""
     app.register_error_handler(HTTPException, handle_http_error)
-    for error_class in (OperationalError, InterfaceError, DisconnectionError):
+    for error_class in DATABASE_UNAVAILABLE_ERRORS:
         app.register_error_handler(error_class, handle_database_unavailable)
     app.register_error_handler(Exception, handle_unexpected_error)
     app.register_error_handler(InternalServerError, handle_http_error)

@@ -127,11 +127,6 @@ def worker_pids(server: Gunicorn) -> set[int]:
 # -- database restart under write load -----------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known bug: when the database goes away between a write's commit and the lazy load "
-    "of post.author in the response, pydantic wraps the OperationalError and the API answers 500",
-)
 def test_database_restart_under_write_load_loses_nothing_acknowledged(drill_db, tmp_path):
     """Outage: 503 envelopes; afterwards: 201s without restarting; every 201 is stored."""
     headers = {"Authorization": f"Bearer {drill_db.token}"}

@@ -197,3 +197,61 @@ def test_database_unreachable_is_a_503_envelope(make_settings):
     body = assert_envelope(response, 503)
     assert "database" in body["message"]
     assert "nobody" not in response.get_data(as_text=True)
+
+
+def test_response_model_hitting_a_dead_database_is_a_503(make_settings):
+    from pydantic import BaseModel, ConfigDict
+    from sqlalchemy.exc import OperationalError
+
+    from app import create_app
+
+    class Row(BaseModel):
+        model_config = ConfigDict(from_attributes=True)
+        title: str
+
+    class ExpiredRow:
+        """An ORM object whose lazy attribute load meets a database that went away."""
+
+        @property
+        def title(self) -> str:
+            raise OperationalError("SELECT posts.title", {}, ConnectionError("server closed"))
+
+    app = create_app(make_settings())
+    testing = Blueprint("testing", __name__)
+
+    @testing.get("/api/v1/_test/expired")
+    def expired():
+        return success_response(Row.model_validate(ExpiredRow()).model_dump())
+
+    app.register_blueprint(testing)
+    response = app.test_client().get("/api/v1/_test/expired")
+    body = assert_envelope(response, 503)
+    assert "database" in body["message"]
+    assert "SELECT" not in response.get_data(as_text=True)
+
+
+def test_response_model_failing_for_another_reason_is_still_a_500(make_settings):
+    from pydantic import BaseModel, ConfigDict
+
+    from app import create_app
+
+    class Row(BaseModel):
+        model_config = ConfigDict(from_attributes=True)
+        title: str
+
+    class Broken:
+        @property
+        def title(self) -> str:
+            raise RuntimeError("a bug")
+
+    app = create_app(make_settings())
+    testing = Blueprint("testing", __name__)
+
+    @testing.get("/api/v1/_test/broken")
+    def broken():
+        return success_response(Row.model_validate(Broken()).model_dump())
+
+    app.register_blueprint(testing)
+    assert_envelope(
+        app.test_client().get("/api/v1/_test/broken"), 500, "An unexpected error occurred"
+    )
