@@ -14,7 +14,7 @@ from flask import Flask
 from app import create_app
 from app.auth import create_access_token
 from app.ratelimit import auth_rate_limited
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_URL, service_missing
 
 STORAGES = ["memory://", REDIS_URL] if REDIS_URL else ["memory://"]
 API = "/api/v1/"
@@ -38,7 +38,10 @@ def token_endpoint() -> str:
 def storage_url(request) -> str:
     """The limiter storage of a test: memory, or an emptied Redis database."""
     if request.param != "memory://":
-        redis.Redis.from_url(request.param).flushdb()
+        try:
+            redis.Redis.from_url(request.param, socket_connect_timeout=2).flushdb()
+        except redis.ConnectionError:
+            service_missing("Redis at TEST_REDIS_URL")
     return request.param
 
 

@@ -15,6 +15,8 @@ from flask import Flask
 from app import create_app
 from tests.servers import RedisServer, wait_until
 
+pytestmark = pytest.mark.slow
+
 API = "/api/v1/"
 UNREACHABLE = "storage unreachable"
 RECOVERED = "reachable again"
