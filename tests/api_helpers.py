@@ -1,28 +1,10 @@
-"""Helpers for the API tests: a live server, bearer headers, envelope checks."""
+"""Helpers for the API tests: bearer headers and envelope checks."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from flask import Flask
-from werkzeug.serving import make_server
 
 JSON = "application/json"
-
-
-@contextmanager
-def live_server(app: Flask) -> Iterator[str]:
-    """Serve ``app`` on a free loopback port in a thread; yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
 
 
 def bearer(token: str) -> dict[str, str]:

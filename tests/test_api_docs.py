@@ -8,8 +8,8 @@ import shutil
 import pytest
 
 from app import create_app
-from tests.api_helpers import live_server
 from tests.conftest import service_missing
+from tests.servers import serve_wsgi as live_server
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -20,8 +20,8 @@ import pytest
 
 from app import create_app
 from app.openapi import documented_operations
-from tests.api_helpers import live_server
 from tests.conftest import reset_schema
+from tests.servers import serve_wsgi as live_server
 
 MAX_EXAMPLES = 15
 SEED = 20240501
