@@ -18,6 +18,18 @@ def success_response(
     return envelope_response(True, message, data, status, headers)
 
 
+def versioned_response(
+    schema: Any, record: Any, message: str = "OK", status: int = 200, **headers: str
+) -> Response:
+    """One versioned record rendered by ``schema`` in the success envelope, with its ETag."""
+    return success_response(
+        schema.model_validate(record).to_json(),
+        message,
+        status,
+        headers={"ETag": record.etag, **headers},
+    )
+
+
 def envelope_response(
     success: bool, message: str, data: Any, status: int, headers: dict | None = None
 ) -> Response:

@@ -6,7 +6,7 @@ from flask import Response, request, url_for
 
 from app.api import bp
 from app.auth import current_user, require_user
-from app.helpers import json_body, list_response, success_response
+from app.helpers import json_body, list_response, success_response, versioned_response
 from app.openapi import api_operation
 from app.schemas import CommentCreate, CommentResponse, Pagination, validate
 from app.services import comment_service
@@ -15,12 +15,7 @@ from app.services.concurrency import versions_from_if_match
 
 def comment_response(comment, message: str = "OK", status: int = 200, **headers: str) -> Response:
     """One comment in the success envelope, with its ETag."""
-    return success_response(
-        CommentResponse.model_validate(comment).to_json(),
-        message,
-        status,
-        headers={"ETag": comment.etag, **headers},
-    )
+    return versioned_response(CommentResponse, comment, message, status, **headers)
 
 
 @bp.get("/posts/<id:post_id>/comments")

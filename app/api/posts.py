@@ -6,7 +6,7 @@ from flask import Response, request, url_for
 
 from app.api import bp
 from app.auth import current_user, require_role, require_user, unauthorized
-from app.helpers import json_body, list_response, success_response
+from app.helpers import json_body, list_response, success_response, versioned_response
 from app.openapi import api_operation
 from app.schemas import (
     AuditEventResponse,
@@ -24,12 +24,7 @@ from app.services.concurrency import versions_from_if_match
 
 def post_response(post, message: str = "OK", status: int = 200, **headers: str) -> Response:
     """One post in the success envelope, with its ETag."""
-    return success_response(
-        PostResponse.model_validate(post).to_json(),
-        message,
-        status,
-        headers={"ETag": post.etag, **headers},
-    )
+    return versioned_response(PostResponse, post, message, status, **headers)
 
 
 @bp.get("/posts")
