@@ -10,6 +10,9 @@ counters live in the storage named by ``RATE_LIMIT_STORAGE_URL``, reached throug
 * counts in process memory while Redis is unreachable (one warning per outage) and probes
   Redis again every second, so that shared counting resumes as soon as Redis is back.
 
+The application-wide budget is counted by :class:`ApplicationLimiter`, Flask-Limiter's
+extension with a lean before-request check (see there).
+
 The limiter in ``app.extensions`` is one object per process: every ``init_rate_limiting``
 re-binds it to the newest application, whose settings then apply.
 """
@@ -21,11 +24,13 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, has_request_context, request
-from flask_limiter import RateLimitExceeded
-from limits import RateLimitItem
+from flask_limiter import ExemptionScope, Limiter, RateLimitExceeded, RequestLimit
+from flask_limiter._limits import RuntimeLimit
+from limits import RateLimitItem, parse
 from limits.storage import RedisStorage, Storage, storage_from_string
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -38,6 +43,9 @@ log = logging.getLogger("inkwell.ratelimit")
 View = TypeVar("View", bound=Callable[..., Any])
 
 AUTH_SCOPE = "auth"
+# Flask-Limiter's scope for application-wide limits: the Redis keys stay the same.
+APPLICATION_SCOPE = "global"
+_BUDGET = "inkwell.rate_limit_budget"
 STORAGE_SCHEME_PREFIX = "inkwell+"
 # A Redis that does not answer within this time counts as down; a request never waits longer.
 REDIS_TIMEOUT_SECONDS = 0.5
@@ -83,11 +91,6 @@ def request_identifier() -> str:
     return request.endpoint or "unknown-route"
 
 
-def application_limit() -> str:
-    """The application-wide limit of the current app, read on each request."""
-    return current_app.extensions["inkwell.settings"].rate_limit
-
-
 def auth_limit() -> str:
     """``AUTH_RATE_LIMIT`` of the current app, read on each request."""
     return current_app.extensions["inkwell.settings"].auth_rate_limit
@@ -106,6 +109,70 @@ def auth_rate_limited(view: View) -> View:
     from app.extensions import limiter
 
     return limiter.shared_limit(auth_limit, scope=AUTH_SCOPE, methods=["POST"])(view)
+
+
+@dataclass
+class ApplicationBudget:
+    """An app's application-wide limit and, per endpoint, whether it is exempt from it."""
+
+    limit: RuntimeLimit
+    exempt: dict[str | None, bool] = field(default_factory=dict)
+
+
+class ApplicationLimiter(Limiter):
+    """Flask-Limiter whose before-request check counts the application-wide budget directly.
+
+    Flask-Limiter's own check resolves each request's limits anew (application and default
+    limits, exemptions of the view and its blueprints, meta limits): some 450 Python calls,
+    more than the rest of a small API request. The application-wide budget is the same for
+    every request, so this check hits it through Flask-Limiter's own strategy and storage,
+    with the same key and scope, and resolves each endpoint's exemption once. Limits
+    declared on views (the sign-in limit) still go through Flask-Limiter's full check, which
+    the decorated view runs.
+    """
+
+    def _check_request_limit(
+        self, callable_name: str | None = None, in_middleware: bool = True
+    ) -> None:
+        """Count the request against the app's budget; raise ``RateLimitExceeded`` when spent."""
+        if not in_middleware:
+            super()._check_request_limit(callable_name, in_middleware)
+            return
+        budget: ApplicationBudget | None = current_app.extensions.get(_BUDGET)
+        if budget is None or not self.enabled or self._exempt(budget):
+            return
+        try:
+            self._hit(budget.limit)
+        except RateLimitExceeded:
+            raise
+        except Exception:  # the limiter must never turn a request into a 500
+            log.exception("rate limiting failed; the request is served uncounted")
+
+    def _exempt(self, budget: ApplicationBudget) -> bool:
+        """Static files, exempted views and blueprints, and request filters."""
+        endpoint = request.endpoint
+        exempt = budget.exempt.get(endpoint)
+        if exempt is None:
+            exempt = budget.exempt[endpoint] = endpoint is not None and (
+                endpoint.rpartition(".")[2] == "static"
+                or ExemptionScope.APPLICATION
+                in self.limit_manager.exemption_scope(current_app, endpoint, request.blueprint)
+            )
+        return exempt or any(check() for check in self._request_filters)
+
+    def _hit(self, limit: RuntimeLimit) -> None:
+        """One hit on the storage; the limit is remembered for the response headers."""
+        arguments = [limit.key_func(), APPLICATION_SCOPE]
+        if self._key_prefix:
+            arguments.insert(0, self._key_prefix)
+        current = RequestLimit(self, limit.limit, arguments, False, True)
+        context = self.context
+        context.view_rate_limit = current
+        context.view_rate_limits = [current]
+        if not self.limiter.hit(limit.limit, *arguments):
+            current.breached = True
+            log.info("rate limit %s exceeded by %s", limit.limit, arguments[-2])
+            raise RateLimitExceeded(limit)
 
 
 def _remember_window(key: str, count: int, reset_at: float) -> None:
@@ -304,7 +371,6 @@ def limiter_config(settings: Settings) -> dict[str, Any]:
     """Flask-Limiter settings derived from Inkwell's."""
     return {
         "RATELIMIT_ENABLED": settings.rate_limit_enabled,
-        "RATELIMIT_APPLICATION": application_limit,
         "RATELIMIT_STORAGE_URI": STORAGE_SCHEME_PREFIX + settings.rate_limit_storage_url,
         "RATELIMIT_STORAGE_OPTIONS": storage_options(settings),
         "RATELIMIT_STRATEGY": "fixed-window",
@@ -375,6 +441,10 @@ def init_rate_limiting(app: Flask, settings: Settings) -> None:
     limiter.init_app(app)
     if not settings.rate_limit_enabled:
         return
+    limit = parse(settings.rate_limit)
+    app.extensions[_BUDGET] = ApplicationBudget(
+        RuntimeLimit(limit, rate_limit_key, APPLICATION_SCOPE, shared=True)
+    )
     # Run the limiter's check first, so that requests a later check rejects (CSRF) count too.
     checks[:] = checks[known:] + checks[:known]
     app.after_request(add_rate_limit_headers)
