@@ -24,10 +24,10 @@ def live() -> Response:
 
 @bp.get("/health")
 def ready() -> Response:
-    """Readiness: the database must answer; the rate-limit storage may degrade."""
+    """Readiness: the database must answer; the rate-limit storage in use may degrade."""
     settings = current_app.extensions["inkwell.settings"]
     checks = {"database": _check(lambda: ping(db.engine))}
-    if not settings.rate_limit_storage_url.startswith("memory://"):
+    if settings.rate_limit_enabled and not settings.rate_limit_storage_url.startswith("memory://"):
         checks["rate_limit_storage"] = _check(_ping_limiter_storage)
     if checks["database"]["status"] == "error":
         status, code = "error", 503

@@ -49,3 +49,24 @@ def test_health_is_never_rate_limited(make_settings):
     client = app.test_client()
     statuses = {client.get(path).status_code for path in ["/health", "/health/live"] * 5}
     assert statuses == {200}
+
+
+def test_ready_ignores_the_storage_of_a_disabled_limiter(make_settings):
+    settings = make_settings(
+        rate_limit_enabled=False, rate_limit_storage_url="redis://127.0.0.1:1/0"
+    )
+    response = create_app(settings).test_client().get("/health")
+    assert response.status_code == 200
+    data = response.get_json()["data"]
+    assert data["status"] == "ok"
+    assert set(data["checks"]) == {"database"}
+
+
+def test_ready_is_degraded_while_the_enabled_storage_is_unreachable(make_settings):
+    settings = make_settings(rate_limit_storage_url="redis://127.0.0.1:1/0")
+    response = create_app(settings).test_client().get("/health")
+    assert response.status_code == 200
+    data = response.get_json()["data"]
+    assert data["status"] == "degraded"
+    assert data["checks"]["rate_limit_storage"]["status"] == "error"
+    assert data["checks"]["database"]["status"] == "ok"
