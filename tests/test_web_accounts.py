@@ -248,6 +248,33 @@ def test_session_of_a_deactivated_user_is_dropped(app, client, make_user):
     assert session_user_id(client) is None
 
 
+def test_a_new_secret_key_ends_sessions_signed_with_the_old_one(app, client, make_user):
+    log_in(client, make_user())
+    assert 'action="/logout"' in page_text(client.get("/"))
+    app.secret_key = "another-secret-key-that-is-long-enough-0123456789"
+    assert 'action="/logout"' not in page_text(client.get("/"))
+
+
+def test_a_rotated_secret_key_in_the_fallbacks_keeps_sessions(app, client, make_user):
+    log_in(client, make_user())
+    app.config["SECRET_KEY_FALLBACKS"] = [app.secret_key]
+    app.secret_key = "another-secret-key-that-is-long-enough-0123456789"
+    assert 'action="/logout"' in page_text(client.get("/"))
+
+
+def test_anonymous_visitors_get_no_session_cookie(client):
+    response = client.get("/", headers=BROWSER)
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+
+
+def test_anonymous_api_answers_do_not_vary_on_the_cookie(client):
+    response = client.get("/api/v1/")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    assert "Cookie" not in response.headers.get("Vary", "")
+
+
 def test_session_cookie_is_httponly_and_samesite_lax(client, make_user):
     response = log_in(client, make_user())
     cookie = response.headers["Set-Cookie"]

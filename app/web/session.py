@@ -9,7 +9,9 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, g, has_request_context, redirect, request, session, url_for
 from flask.blueprints import BlueprintSetupState
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
+from flask.wrappers import Request, Response
+from itsdangerous import URLSafeTimedSerializer
 
 from app.auth import SESSION_USER_KEY
 
@@ -20,8 +22,37 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+_SERIALIZER = "inkwell.session_serializer"
+
+
 class PageSessionInterface(SecureCookieSessionInterface):
-    """Flask's signed cookie session, marked ``Secure`` whenever it is served over HTTPS."""
+    """Flask's signed cookie session, marked ``Secure`` whenever it is served over HTTPS.
+
+    Flask builds the cookie's signing serializer anew for every request, cookie or not, and
+    works out every cookie attribute before it sees there is nothing to save. Here a request
+    without the cookie gets its empty session straight away, a session nobody touched is
+    not looked at again, and the serializer is built once per app and secret key.
+    """
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        """Flask's serializer, kept on the app until ``SECRET_KEY`` or its fallbacks change."""
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        cached = app.extensions.get(_SERIALIZER)
+        if cached is None or cached[0] != keys:
+            cached = app.extensions[_SERIALIZER] = (keys, super().get_signing_serializer(app))
+        return cached[1]
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """An empty session when the request has no cookie; else Flask's signed one."""
+        cookies_sent = "HTTP_COOKIE" in request.environ
+        if app.secret_key and not (cookies_sent and request.cookies.get(self.get_cookie_name(app))):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        """Nothing to do for an empty session nobody read or changed; else Flask's saving."""
+        if session or session.modified or session.accessed:
+            super().save_session(app, session, response)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         """Secure when configured so, and on every HTTPS request."""
