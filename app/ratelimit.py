@@ -25,10 +25,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, current_app, g, has_request_context, request
-from flask_limiter import ExemptionScope, Limiter, RateLimitExceeded, RequestLimit
+from flask_limiter import ExemptionScope, Limiter, RateLimitExceeded
 from flask_limiter._limits import RuntimeLimit
 from limits import RateLimitItem, parse
 from limits.storage import RedisStorage, Storage, storage_from_string
@@ -52,6 +52,8 @@ REDIS_TIMEOUT_SECONDS = 0.5
 # While Redis is down, one request per second per process tries it again.
 REDIS_PROBE_INTERVAL_SECONDS = 1.0
 _WINDOWS = "_rate_limit_windows"
+_COUNTED = "_rate_limit_counted"
+_VIEW_LIMITED = "_rate_limit_view_limited"
 
 # Add ``amount`` to a window counter and return the count with the window's remaining
 # milliseconds; the first hit (or a key that somehow lost its expiry) starts the window.
@@ -81,8 +83,11 @@ def _may_name_a_user() -> bool:
     Without either there is no user to look for, and leaving the session untouched spares
     every anonymous response the session bookkeeping (``Vary: Cookie``).
     """
-    if "HTTP_AUTHORIZATION" in request.environ:
+    environ = request.environ
+    if "HTTP_AUTHORIZATION" in environ:
         return True
+    if "HTTP_COOKIE" not in environ:
+        return False
     return current_app.session_interface.get_cookie_name(current_app) in request.cookies
 
 
@@ -119,16 +124,26 @@ class ApplicationBudget:
     exempt: dict[str | None, bool] = field(default_factory=dict)
 
 
+@dataclass
+class LimitWindow:
+    """A limit's window as the request's own hit left it: what the response headers report."""
+
+    limit: int
+    remaining: int
+    reset_at: float
+    breached: bool
+
+
 class ApplicationLimiter(Limiter):
     """Flask-Limiter whose before-request check counts the application-wide budget directly.
 
     Flask-Limiter's own check resolves each request's limits anew (application and default
     limits, exemptions of the view and its blueprints, meta limits): some 450 Python calls,
     more than the rest of a small API request. The application-wide budget is the same for
-    every request, so this check hits it through Flask-Limiter's own strategy and storage,
-    with the same key and scope, and resolves each endpoint's exemption once. Limits
-    declared on views (the sign-in limit) still go through Flask-Limiter's full check, which
-    the decorated view runs.
+    every request, so this check hits it in Flask-Limiter's storage with the key Flask-Limiter
+    would use, resolves each endpoint's exemption once, and keeps the window the hit returned
+    for the response headers. Limits declared on views (the sign-in limit) still go through
+    Flask-Limiter's full check, which the decorated view runs.
     """
 
     def _check_request_limit(
@@ -136,17 +151,21 @@ class ApplicationLimiter(Limiter):
     ) -> None:
         """Count the request against the app's budget; raise ``RateLimitExceeded`` when spent."""
         if not in_middleware:
+            setattr(g, _VIEW_LIMITED, True)
             super()._check_request_limit(callable_name, in_middleware)
             return
         budget: ApplicationBudget | None = current_app.extensions.get(_BUDGET)
         if budget is None or not self.enabled or self._exempt(budget):
             return
         try:
-            self._hit(budget.limit)
-        except RateLimitExceeded:
-            raise
+            window = self._hit(budget.limit)
         except Exception:  # the limiter must never turn a request into a 500
             log.exception("rate limiting failed; the request is served uncounted")
+            return
+        setattr(g, _COUNTED, window)
+        if window.breached:
+            log.info("rate limit %s exceeded by %s", budget.limit.limit, rate_limit_key())
+            raise RateLimitExceeded(budget.limit)
 
     def _exempt(self, budget: ApplicationBudget) -> bool:
         """Static files, exempted views and blueprints, and request filters."""
@@ -160,19 +179,15 @@ class ApplicationLimiter(Limiter):
             )
         return exempt or any(check() for check in self._request_filters)
 
-    def _hit(self, limit: RuntimeLimit) -> None:
-        """One hit on the storage; the limit is remembered for the response headers."""
-        arguments = [limit.key_func(), APPLICATION_SCOPE]
+    def _hit(self, limit: RuntimeLimit) -> LimitWindow:
+        """One hit on the storage, under Flask-Limiter's key for an application-wide limit."""
+        item = limit.limit
+        identifiers = [limit.key_func(), APPLICATION_SCOPE]
         if self._key_prefix:
-            arguments.insert(0, self._key_prefix)
-        current = RequestLimit(self, limit.limit, arguments, False, True)
-        context = self.context
-        context.view_rate_limit = current
-        context.view_rate_limits = [current]
-        if not self.limiter.hit(limit.limit, *arguments):
-            current.breached = True
-            log.info("rate limit %s exceeded by %s", limit.limit, arguments[-2])
-            raise RateLimitExceeded(limit)
+            identifiers.insert(0, self._key_prefix)
+        storage = cast(WindowStorage, self.storage)
+        count, reset_at = storage.hit(item.key_for(*identifiers), item.get_expiry(), 1)
+        return LimitWindow(item.amount, max(0, item.amount - count), reset_at, count > item.amount)
 
 
 def _remember_window(key: str, count: int, reset_at: float) -> None:
@@ -269,7 +284,16 @@ class WindowStorage(Storage):
         return self._down_since is not None
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        """Count ``amount`` hits in the window of ``key`` and return the window's count."""
+        """Count ``amount`` hits in the window of ``key`` and return the window's count.
+
+        The window is remembered for the request, for its response headers.
+        """
+        count, reset_at = self.hit(key, expiry, amount)
+        _remember_window(key, count, reset_at)
+        return count
+
+    def hit(self, key: str, expiry: int, amount: int = 1) -> tuple[int, float]:
+        """Count ``amount`` hits in the window of ``key``; its count and reset time (epoch s)."""
         if self.redis is not None and self._redis_due():
             try:
                 count, ttl_ms = self._hit_script(
@@ -277,13 +301,10 @@ class WindowStorage(Storage):
                 )
             except self.redis.base_exceptions as error:
                 self._redis_failed(error)
-                return self.incr(key, expiry, amount)
+                return self.memory.hit(key, expiry, amount)
             self._redis_answered()
-            count, reset_at = int(count), time.time() + int(ttl_ms) / 1000
-        else:
-            count, reset_at = self.memory.hit(key, expiry, amount)
-        _remember_window(key, count, reset_at)
-        return count
+            return int(count), time.time() + int(ttl_ms) / 1000
+        return self.memory.hit(key, expiry, amount)
 
     def get(self, key: str) -> int:
         """The count in the window of ``key``."""
@@ -402,33 +423,46 @@ def rate_limit_exceeded(error: RateLimitExceeded) -> Response:
 
 
 def add_rate_limit_headers(response: Response) -> Response:
-    """``X-RateLimit-*`` on every limited response; ``Retry-After`` when the limit was hit."""
+    """``X-RateLimit-*`` on every limited response; ``Retry-After`` when the limit was hit.
+
+    The figures are those of the request's own hit, so they cost no storage query. On a view
+    with a limit of its own (sign-in), that limit is the one reported, as Flask-Limiter does.
+    """
+    window = _view_limit_window() if g.get(_VIEW_LIMITED) else g.get(_COUNTED)
+    if window is None:
+        return response
+    reset_at = window.reset_at
+    headers = [
+        ("X-RateLimit-Limit", str(window.limit)),
+        ("X-RateLimit-Remaining", str(window.remaining)),
+        ("X-RateLimit-Reset", str(math.ceil(reset_at))),
+    ]
+    if window.breached:
+        headers.append(("Retry-After", str(max(1, math.ceil(reset_at - time.time())))))
+    # Nothing else writes these headers, so they are appended without a lookup each.
+    response.headers.extend(headers)
+    return response
+
+
+def _view_limit_window() -> LimitWindow | None:
+    """The window of the limit Flask-Limiter reports for a view with limits of its own."""
     from app.extensions import limiter
 
     limit = limiter.current_limit
     if limit is None:
-        return response
+        return g.get(_COUNTED)
     amount = limit.limit.amount
     window = _remembered_window(limit.key)
     if window is None:
         try:
-            reset_time, remaining = limit.window
+            reset_at, remaining = limit.window
         except Exception:  # the window could not be read: answer without the headers
             log.warning("rate-limit window unavailable; headers omitted", exc_info=True)
-            return response
+            return None
     else:
-        count, reset_time = window
+        count, reset_at = window
         remaining = max(0, amount - count)
-    headers = [
-        ("X-RateLimit-Limit", str(amount)),
-        ("X-RateLimit-Remaining", str(remaining)),
-        ("X-RateLimit-Reset", str(math.ceil(reset_time))),
-    ]
-    if limit.breached:
-        headers.append(("Retry-After", str(max(1, math.ceil(reset_time - time.time())))))
-    # Nothing else writes these headers, so they are appended without a lookup each.
-    response.headers.extend(headers)
-    return response
+    return LimitWindow(amount, remaining, reset_at, limit.breached)
 
 
 def init_rate_limiting(app: Flask, settings: Settings) -> None:
