@@ -9,7 +9,7 @@ nothing else (a password hash, an email on a public profile) is ever sent.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
@@ -342,6 +342,70 @@ class PostResponse(AuditFields):
     author: AuthorSummary
     version: int = Field(description="Changes with every write; the ETag is derived from it")
     deleted_at: OptionalUtcDatetime = None
+
+
+#: What :func:`post_list_item` takes, in this order: a post's fields, its author's flattened.
+POST_LIST_ROW = (
+    "date_added",
+    "date_updated",
+    "added_by",
+    "updated_by",
+    "id",
+    "title",
+    "slug",
+    "body",
+    "status",
+    "published_at",
+    "author_id",
+    "author_username",
+    "version",
+    "deleted_at",
+)
+
+
+def post_list_item(row: Sequence[Any]) -> dict[str, Any]:
+    """A post of the feed as ``PostResponse`` renders it, from a plain row, without validation.
+
+    The feed's hot path: ``row`` holds the values named by :data:`POST_LIST_ROW`, in that
+    order (anything after them is ignored). The keys, their order and the formats are
+    those of ``PostResponse.model_validate(post).to_json()``; a test holds the two equal.
+    """
+    (
+        date_added,
+        date_updated,
+        added_by,
+        updated_by,
+        post_id,
+        title,
+        slug,
+        body,
+        status,
+        published_at,
+        author_id,
+        author_username,
+        version,
+        deleted_at,
+        *_,
+    ) = row
+    if author_username is None:
+        # PostResponse requires an author, so a post whose author is soft-deleted fails
+        # here as validating it would, rather than going out without one.
+        raise LookupError(f"post {post_id} has no live author")
+    return {
+        "date_added": _utc_isoformat(date_added),
+        "date_updated": _utc_isoformat(date_updated),
+        "added_by": added_by,
+        "updated_by": updated_by,
+        "id": post_id,
+        "title": title,
+        "slug": slug,
+        "body": body,
+        "status": str(status),
+        "published_at": None if published_at is None else _utc_isoformat(published_at),
+        "author": {"id": author_id, "username": author_username},
+        "version": version,
+        "deleted_at": None if deleted_at is None else _utc_isoformat(deleted_at),
+    }
 
 
 class CommentResponse(AuditFields):

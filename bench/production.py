@@ -229,7 +229,7 @@ def prepare_data(database_url: str, posts: int) -> Dataset:
             statements.append((statement, dict(parameters or {})))
 
         event.listen(engine, "before_cursor_execute", capture)
-        page = post_service.list_published_posts(0, 20)
+        page = post_service.feed_page(0, 20)
         event.remove(engine, "before_cursor_execute", capture)
         sql, params = statements[-1]
         return Dataset(

@@ -16,6 +16,7 @@ from app.schemas import (
     PostResponse,
     PostUpdate,
     RecordQuery,
+    post_list_item,
     validate,
 )
 from app.services import post_service
@@ -39,8 +40,8 @@ def post_response(post, message: str = "OK", status: int = 200, **headers: str) 
 def list_posts() -> Response:
     """One page of the published posts, optionally of one author."""
     query = PostListQuery.from_args(request.args)
-    page = post_service.list_published_posts(query.skip, query.limit, query.author)
-    items = [PostResponse.model_validate(post).to_json() for post in page.items]
+    page = post_service.feed_page(query.skip, query.limit, query.author)
+    items = [post_list_item(row) for row in page.items]
     return list_response(items, page.skip, page.limit, page.total)
 
 

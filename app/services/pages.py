@@ -77,8 +77,7 @@ def paginate(
         from_the_end = (
             counter is not None
             and reverse_order_by
-            and total // 2 < skip < total
-            and session.get_bind().dialect.name == "postgresql"
+            and read_from_the_end(skip, total, session.get_bind().dialect.name)
         )
         if from_the_end:
             # The count is read again inside this statement, so it matches the snapshot
@@ -99,3 +98,12 @@ def paginate(
         statement.order_by(*order_by).options(*options).execution_options(**execution_options)
     ).all()
     return Page(items=list(items), total=total or 0, skip=skip, limit=limit)
+
+
+def read_from_the_end(skip: int, total: int, dialect: str) -> bool:
+    """Whether a window starting at ``skip`` of ``total`` rows is walked in from the far end.
+
+    Past the middle an index walked backwards reaches the window sooner; only PostgreSQL
+    gets such windows, whose offset from the end is computed inside the statement.
+    """
+    return total // 2 < skip < total and dialect == "postgresql"
