@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from config import Settings
+
+if TYPE_CHECKING:
+    from flask_sqlalchemy import SQLAlchemy
 
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 3
 
@@ -39,6 +45,24 @@ def ping(engine: Engine) -> float:
     with engine.connect() as connection:
         connection.execute(text("SELECT 1"))
     return round((time.perf_counter() - started) * 1000, 2)
+
+
+@contextmanager
+def read_connection(database: SQLAlchemy) -> Iterator[Connection]:
+    """A connection for reads that need no transaction of their own.
+
+    While the request's session is in a transaction (it already used the database), that
+    transaction's connection, so that a request still checks out a single connection.
+    Otherwise a connection in autocommit mode, without creating a session: each statement
+    sees its own snapshot, as it does under READ COMMITTED anyway, and no BEGIN or
+    closing ROLLBACK costs a round trip.
+    """
+    sessions = database.session
+    if sessions.registry.has() and sessions().in_transaction():
+        yield sessions().connection()
+        return
+    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        yield connection
 
 
 def release_session(_error: BaseException | None = None) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import ColumnElement
 
+from app.database import read_connection
 from app.extensions import db
 from app.models import AuditEvent, FeedCount, Post, PostStatus, User, utcnow
 from app.models.feed_count import FEED_ALL
@@ -278,7 +279,8 @@ def feed_page(skip: int = 0, limit: int = 20, author_username: str | None = None
     """
     if skip < 0 or limit < 1:
         raise ValueError("skip must be >= 0 and limit >= 1")
-    return _feed_window(db.session.connection(), skip, limit, author_username)
+    with read_connection(db) as connection:
+        return _feed_window(connection, skip, limit, author_username)
 
 
 def _feed_window(
