@@ -4,13 +4,18 @@ Flask-CORS answers for the origins in ``CORS_ORIGINS``: an allowed origin is ech
 ``Access-Control-Allow-Origin`` (``*`` when any origin is allowed), any other origin gets no
 CORS header at all. Error responses (404, 429, 500) pass through the same hook, so a
 browser can read them too. Without ``CORS_ORIGINS`` the extension is not bound at all.
+
+Flask-CORS works its answer out afresh for every response, which costs more than the rest
+of a small API request's edge work together; :class:`RememberedCors` wraps its hook and
+replays the headers it gave for the same kind of request.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 from config import Settings
 
@@ -26,6 +31,15 @@ EXPOSED_HEADERS = [
 ]
 ALLOWED_METHODS = ["GET", "POST", "PATCH", "DELETE", "OPTIONS"]
 PREFLIGHT_MAX_AGE_SECONDS = 600
+# The request headers Flask-CORS's answer depends on (besides the method), as WSGI keys.
+CORS_REQUEST_KEYS = (
+    "HTTP_ORIGIN",
+    "HTTP_ACCESS_CONTROL_REQUEST_METHOD",
+    "HTTP_ACCESS_CONTROL_REQUEST_HEADERS",
+    "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK",
+)
+# Origins and preflight headers come from clients: the memory of answers stays bounded.
+REMEMBERED_ANSWERS = 1024
 
 
 def exact_origin(origin: str) -> re.Pattern[str]:
@@ -37,15 +51,59 @@ def exact_origin(origin: str) -> re.Pattern[str]:
     return re.compile(re.escape(origin) + r"\Z", re.IGNORECASE)
 
 
-def vary_on_origin(response: Response) -> Response:
+def vary_on_origin(response: Response) -> None:
     """Tell caches that the answer depends on ``Origin``, whether or not it was allowed."""
-    # Plain header access: ``response.vary`` parses and rebuilds the header on every call.
-    vary = response.headers.get("Vary")
+    # One pass over the headers: a failed lookup in Werkzeug's Headers raises and catches.
+    vary = next((value for name, value in response.headers if name.lower() == "vary"), None)
     if vary is None:
         response.headers.add("Vary", "Origin")
     elif "origin" not in {part.strip().lower() for part in vary.split(",")}:
         response.headers["Vary"] = f"{vary}, Origin"
-    return response
+
+
+def has_allow_origin(response: Response) -> bool:
+    """Whether the response already carries ``Access-Control-Allow-Origin``."""
+    return any(name.lower() == "access-control-allow-origin" for name, _ in response.headers)
+
+
+class RememberedCors:
+    """Flask-CORS's after-request hook, replaying its answer for requests it has answered.
+
+    Flask-CORS's headers depend only on the request's method, ``Origin`` and preflight
+    headers (Inkwell applies one set of options to every path), so the headers it added for
+    one such combination are added again, as they were, for the next. A response that
+    already carries CORS headers goes to Flask-CORS itself, which leaves it alone.
+    """
+
+    def __init__(self, hook: Callable[[Response], Response], vary: bool) -> None:
+        self.hook = hook
+        self.vary = vary
+        self._answers: dict[tuple[str | None, ...], list[tuple[str, str]]] = {}
+
+    def __call__(self, response: Response) -> Response:
+        """Add the CORS headers Flask-CORS gives this kind of request (and ``Vary: Origin``)."""
+        environ = request.environ
+        if self.vary:
+            vary_on_origin(response)
+        if "HTTP_ORIGIN" not in environ:  # not a CORS request: Flask-CORS adds nothing
+            return response
+        key = (environ["REQUEST_METHOD"], *(environ.get(name) for name in CORS_REQUEST_KEYS))
+        answer = self._answers.get(key)
+        if answer is None or has_allow_origin(response):
+            return self._ask(response, key)
+        response.headers.extend(answer)
+        return response
+
+    def _ask(self, response: Response, key: tuple[str | None, ...]) -> Response:
+        """Let Flask-CORS answer, and remember the headers it added."""
+        already_set = has_allow_origin(response)
+        before = len(response.headers)
+        response = self.hook(response)
+        if not already_set:
+            if len(self._answers) >= REMEMBERED_ANSWERS:
+                self._answers.clear()
+            self._answers[key] = list(response.headers)[before:]
+        return response
 
 
 def init_cors(app: Flask, settings: Settings) -> None:
@@ -56,6 +114,8 @@ def init_cors(app: Flask, settings: Settings) -> None:
     if not origins:
         return
     any_origin = origins == ["*"]
+    hooks = app.after_request_funcs.setdefault(None, [])
+    known = len(hooks)
     cors.init_app(
         app,
         origins="*" if any_origin else [exact_origin(origin) for origin in origins],
@@ -69,5 +129,6 @@ def init_cors(app: Flask, settings: Settings) -> None:
         vary_header=False,
         max_age=PREFLIGHT_MAX_AGE_SECONDS,
     )
-    if not any_origin:
-        app.after_request(vary_on_origin)
+    # Flask-CORS added one after-request hook; it runs inside RememberedCors instead.
+    (hook,) = hooks[known:]
+    hooks[known:] = [RememberedCors(hook, vary=not any_origin)]

@@ -172,3 +172,57 @@ def test_credentials_are_never_allowed(build_app, cors_origins):
     client = build_app(cors_origins=cors_origins).test_client()
     responses = [client.get(API, headers={"Origin": ALLOWED}), preflight(client, ALLOWED)]
     assert all("Access-Control-Allow-Credentials" not in r.headers for r in responses)
+
+
+def test_repeated_requests_get_the_same_cors_headers_once_each(build_app):
+    client = build_app().test_client()
+    answers = [client.get(API, headers={"Origin": ALLOWED}) for _ in range(3)]
+    first = [(name, value) for name, value in answers[0].headers.items() if "Access" in name]
+    for response in answers[1:]:
+        assert [(n, v) for n, v in response.headers.items() if "Access" in n] == first
+        assert response.headers.getlist("Access-Control-Allow-Origin") == [ALLOWED]
+        assert response.headers.getlist("Vary") == ["Origin"]
+
+
+def test_remembered_answers_do_not_leak_to_other_origins(build_app):
+    client = build_app().test_client()
+    for origin in [ALLOWED, "https://evil.example", ALLOWED, OTHER_ALLOWED, "https://evil.example"]:
+        response = client.get(API, headers={"Origin": origin})
+        expected = [] if origin == "https://evil.example" else [origin]
+        assert response.headers.getlist("Access-Control-Allow-Origin") == expected
+
+
+def test_remembered_preflights_follow_the_requested_headers(build_app):
+    client = build_app().test_client()
+    for _ in range(2):
+        allowed = preflight(client, ALLOWED, headers="Authorization")
+        refused = preflight(client, ALLOWED, headers="X-Secret")
+        assert header_list(allowed.headers.get("Access-Control-Allow-Headers")) == {"authorization"}
+        assert not header_list(refused.headers.get("Access-Control-Allow-Headers"))
+
+
+@pytest.mark.parametrize("path", ["/no/such/page", "/test/boom", "/api/v1"])
+def test_error_and_redirect_responses_after_remembered_answers_carry_one_origin(build_app, path):
+    client = build_app().test_client()
+    client.get(API, headers={"Origin": ALLOWED})  # the answer for this kind of request is known
+    response = client.get(path, headers={"Origin": ALLOWED})
+    assert response.status_code >= 300
+    assert response.headers.getlist("Access-Control-Allow-Origin") == [ALLOWED]
+    assert response.headers.getlist("Access-Control-Expose-Headers") == [
+        ", ".join(sorted(EXPOSED_HEADERS))
+    ]
+
+
+def test_remembered_answers_stay_bounded(build_app):
+    from app.cors import REMEMBERED_ANSWERS, RememberedCors
+
+    application = build_app()
+    client = application.test_client()
+    for number in range(REMEMBERED_ANSWERS + 10):
+        client.get(API, headers={"Origin": f"https://site{number}.example"})
+    (remembered,) = [
+        hook for hook in application.after_request_funcs[None] if isinstance(hook, RememberedCors)
+    ]
+    assert 0 < len(remembered._answers) <= REMEMBERED_ANSWERS
+    response = client.get(API, headers={"Origin": ALLOWED})
+    assert response.headers.getlist("Access-Control-Allow-Origin") == [ALLOWED]
