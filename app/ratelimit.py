@@ -471,8 +471,16 @@ def init_rate_limiting(app: Flask, settings: Settings) -> None:
 
     app.config.update(limiter_config(settings))
     checks = app.before_request_funcs.setdefault(None, [])
-    known = len(checks)
+    finishers = app.after_request_funcs.setdefault(None, [])
+    teardowns = app.teardown_request_funcs.setdefault(None, [])
+    known, known_finishers, known_teardowns = len(checks), len(finishers), len(teardowns)
     limiter.init_app(app)
+    # Flask-Limiter's after-request hook deducts conditional limits and writes its headers;
+    # its teardown clears its state on the request context. Inkwell declares no conditional
+    # limit, writes the headers itself (add_rate_limit_headers), and that state ends with
+    # the request context anyway: the two hooks would cost every request for nothing.
+    del finishers[known_finishers:]
+    del teardowns[known_teardowns:]
     if not settings.rate_limit_enabled:
         return
     limit = parse(settings.rate_limit)
