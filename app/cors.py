@@ -7,7 +7,7 @@ browser can read them too. Without ``CORS_ORIGINS`` the extension is not bound a
 
 Flask-CORS works its answer out afresh for every response, which costs more than the rest
 of a small API request's edge work together; :class:`RememberedCors` wraps its hook and
-replays the headers it gave for the same kind of request.
+hands the headers it gave for the same kind of request to EdgeHeaders (app/hooks.py).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from flask import Flask, Response, request
 
+from app.hooks import add_edge_headers
 from config import Settings
 
 ALLOWED_HEADERS = ["Authorization", "Content-Type", "If-Match", "X-Request-ID"]
@@ -40,6 +41,8 @@ CORS_REQUEST_KEYS = (
 )
 # Origins and preflight headers come from clients: the memory of answers stays bounded.
 REMEMBERED_ANSWERS = 1024
+# EdgeHeaders writes the remembered answers (add_edge_headers), under this group name.
+HEADER_GROUP = "cors"
 
 
 def exact_origin(origin: str) -> re.Pattern[str]:
@@ -51,14 +54,18 @@ def exact_origin(origin: str) -> re.Pattern[str]:
     return re.compile(re.escape(origin) + r"\Z", re.IGNORECASE)
 
 
-def vary_on_origin(response: Response) -> None:
-    """Tell caches that the answer depends on ``Origin``, whether or not it was allowed."""
+def vary_on_origin(response: Response) -> list[tuple[str, str]]:
+    """Tell caches that the answer depends on ``Origin``, whether or not it was allowed.
+
+    Merges ``Origin`` into a ``Vary`` the response has; else returns the header to add.
+    """
     # One pass over the headers: a failed lookup in Werkzeug's Headers raises and catches.
     vary = next((value for name, value in response.headers if name.lower() == "vary"), None)
     if vary is None:
-        response.headers.add("Vary", "Origin")
-    elif "origin" not in {part.strip().lower() for part in vary.split(",")}:
+        return [("Vary", "Origin")]
+    if "origin" not in {part.strip().lower() for part in vary.split(",")}:
         response.headers["Vary"] = f"{vary}, Origin"
+    return []
 
 
 def has_allow_origin(response: Response) -> bool:
@@ -71,8 +78,8 @@ class RememberedCors:
 
     Flask-CORS's headers depend only on the request's method, ``Origin`` and preflight
     headers (Inkwell applies one set of options to every path), so the headers it added for
-    one such combination are added again, as they were, for the next. A response that
-    already carries CORS headers goes to Flask-CORS itself, which leaves it alone.
+    one such combination are handed to EdgeHeaders, as they were, for the next. A response
+    that already carries CORS headers goes to Flask-CORS itself, which leaves it alone.
     """
 
     def __init__(self, hook: Callable[[Response], Response], vary: bool) -> None:
@@ -83,15 +90,16 @@ class RememberedCors:
     def __call__(self, response: Response) -> Response:
         """Add the CORS headers Flask-CORS gives this kind of request (and ``Vary: Origin``)."""
         environ = request.environ
-        if self.vary:
-            vary_on_origin(response)
-        if "HTTP_ORIGIN" not in environ:  # not a CORS request: Flask-CORS adds nothing
-            return response
-        key = (environ["REQUEST_METHOD"], *(environ.get(name) for name in CORS_REQUEST_KEYS))
-        answer = self._answers.get(key)
-        if answer is None or has_allow_origin(response):
-            return self._ask(response, key)
-        response.headers.extend(answer)
+        headers = vary_on_origin(response) if self.vary else []
+        if "HTTP_ORIGIN" in environ:  # else not a CORS request: Flask-CORS adds nothing
+            key = (environ["REQUEST_METHOD"], *(environ.get(name) for name in CORS_REQUEST_KEYS))
+            answer = self._answers.get(key)
+            if answer is None or has_allow_origin(response):
+                response = self._ask(response, key)
+            else:
+                headers = headers + answer
+        if headers:
+            add_edge_headers(HEADER_GROUP, headers)
         return response
 
     def _ask(self, response: Response, key: tuple[str | None, ...]) -> Response:

@@ -1,10 +1,11 @@
 """Per-request work at the edge: request ids, security headers and the access log.
 
-The request id and the headers every response carries are handled by :class:`EdgeHeaders`,
-a WSGI middleware around the Flask app: it sees every response, error pages included, and
-works on WSGI's plain header list, which costs a fraction of Werkzeug's validating
-``Headers`` on a path that every request takes. The access line is an after-request hook,
-where the status and the acting user are known.
+The request id and the headers the edge adds to responses are written by
+:class:`EdgeHeaders`, a WSGI middleware around the Flask app: it sees every response, error
+pages included, and works on WSGI's plain header list, which costs a fraction of
+Werkzeug's validating ``Headers`` on a path that every request takes. Other parts of the
+edge (rate limiting, CORS) hand it their headers with :func:`add_edge_headers`. The access
+line is an after-request hook, where the status and the acting user are known.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 CLIENT_REQUEST_ID_KEY = "HTTP_X_REQUEST_ID"
 REQUEST_ID_KEY = "inkwell.request_id"
 STARTED_KEY = "inkwell.started"
+EDGE_HEADERS_KEY = "inkwell.edge_headers"
 VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -55,9 +57,20 @@ def new_request_id() -> str:
     return secrets.token_hex(16)
 
 
+def add_edge_headers(group: str, headers: list[tuple[str, str]]) -> None:
+    """Have EdgeHeaders add ``headers`` to this request's response, in place of any headers
+    given earlier under the same ``group``.
+
+    The values are not checked again: they must come from the app itself or from a
+    header value Werkzeug has already accepted (no CR or LF).
+    """
+    request.environ.setdefault(EDGE_HEADERS_KEY, {})[group] = headers
+
+
 class EdgeHeaders:
-    """WSGI middleware: a request id for every request, and on every response that id and
-    the security headers (a header the app set itself is left as it is)."""
+    """WSGI middleware: a request id for every request, and on every response that id, the
+    security headers (a header the app set itself is left as it is) and the headers given
+    with :func:`add_edge_headers`."""
 
     def __init__(self, app: WSGIApp) -> None:
         self.app = app
@@ -81,6 +94,8 @@ class EdgeHeaders:
             headers.extend(item for name, item in self._security if name not in present)
             if https and "strict-transport-security" not in present:
                 headers.append(HSTS_HEADER)
+            for group in environ.get(EDGE_HEADERS_KEY, {}).values():
+                headers.extend(group)
             return start_response(status, headers, exc_info)
 
         return self.app(environ, start_with_headers)

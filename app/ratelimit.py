@@ -36,6 +36,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from app.auth import claimed_user_id
+from app.hooks import add_edge_headers
 from config import RATE_LIMIT_STORAGE_SCHEMES, Settings
 
 log = logging.getLogger("inkwell.ratelimit")
@@ -52,8 +53,8 @@ REDIS_TIMEOUT_SECONDS = 0.5
 # While Redis is down, one request per second per process tries it again.
 REDIS_PROBE_INTERVAL_SECONDS = 1.0
 _WINDOWS = "_rate_limit_windows"
-_COUNTED = "_rate_limit_counted"
-_VIEW_LIMITED = "_rate_limit_view_limited"
+# EdgeHeaders writes the X-RateLimit-* headers (add_edge_headers), under this group name.
+HEADER_GROUP = "rate-limit"
 
 # Add ``amount`` to a window counter and return the count with the window's remaining
 # milliseconds; the first hit (or a key that somehow lost its expiry) starts the window.
@@ -133,6 +134,18 @@ class LimitWindow:
     reset_at: float
     breached: bool
 
+    def headers(self) -> list[tuple[str, str]]:
+        """``X-RateLimit-*``, and ``Retry-After`` when the limit was hit."""
+        headers = [
+            ("X-RateLimit-Limit", str(self.limit)),
+            ("X-RateLimit-Remaining", str(self.remaining)),
+            ("X-RateLimit-Reset", str(math.ceil(self.reset_at))),
+        ]
+        if self.breached:
+            retry_after = max(1, math.ceil(self.reset_at - time.time()))
+            headers.append(("Retry-After", str(retry_after)))
+        return headers
+
 
 class ApplicationLimiter(Limiter):
     """Flask-Limiter whose before-request check counts the application-wide budget directly.
@@ -141,9 +154,10 @@ class ApplicationLimiter(Limiter):
     limits, exemptions of the view and its blueprints, meta limits): some 450 Python calls,
     more than the rest of a small API request. The application-wide budget is the same for
     every request, so this check hits it in Flask-Limiter's storage with the key Flask-Limiter
-    would use, resolves each endpoint's exemption once, and keeps the window the hit returned
-    for the response headers. Limits declared on views (the sign-in limit) still go through
-    Flask-Limiter's full check, which the decorated view runs.
+    would use, resolves each endpoint's exemption once, and hands the window the hit returned
+    to EdgeHeaders for the response headers. Limits declared on views (the sign-in limit)
+    still go through Flask-Limiter's full check, which the decorated view runs; the headers
+    then report the view's limit, as Flask-Limiter's own would.
     """
 
     def _check_request_limit(
@@ -151,8 +165,12 @@ class ApplicationLimiter(Limiter):
     ) -> None:
         """Count the request against the app's budget; raise ``RateLimitExceeded`` when spent."""
         if not in_middleware:
-            setattr(g, _VIEW_LIMITED, True)
-            super()._check_request_limit(callable_name, in_middleware)
+            try:
+                super()._check_request_limit(callable_name, in_middleware)
+            finally:
+                window = _view_limit_window()
+                if window is not None:
+                    add_edge_headers(HEADER_GROUP, window.headers())
             return
         budget: ApplicationBudget | None = current_app.extensions.get(_BUDGET)
         if budget is None or not self.enabled or self._exempt(budget):
@@ -162,7 +180,7 @@ class ApplicationLimiter(Limiter):
         except Exception:  # the limiter must never turn a request into a 500
             log.exception("rate limiting failed; the request is served uncounted")
             return
-        setattr(g, _COUNTED, window)
+        add_edge_headers(HEADER_GROUP, window.headers())
         if window.breached:
             log.info("rate limit %s exceeded by %s", budget.limit.limit, rate_limit_key())
             raise RateLimitExceeded(budget.limit)
@@ -395,7 +413,7 @@ def limiter_config(settings: Settings) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": STORAGE_SCHEME_PREFIX + settings.rate_limit_storage_url,
         "RATELIMIT_STORAGE_OPTIONS": storage_options(settings),
         "RATELIMIT_STRATEGY": "fixed-window",
-        # Inkwell writes the headers itself (add_rate_limit_headers): Retry-After only on 429.
+        # Inkwell writes the headers itself (LimitWindow.headers): Retry-After only on 429.
         "RATELIMIT_HEADERS_ENABLED": False,
         # WindowStorage fails over to memory itself, per process and without backoff.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": False,
@@ -422,35 +440,13 @@ def rate_limit_exceeded(error: RateLimitExceeded) -> Response:
     )
 
 
-def add_rate_limit_headers(response: Response) -> Response:
-    """``X-RateLimit-*`` on every limited response; ``Retry-After`` when the limit was hit.
-
-    The figures are those of the request's own hit, so they cost no storage query. On a view
-    with a limit of its own (sign-in), that limit is the one reported, as Flask-Limiter does.
-    """
-    window = _view_limit_window() if g.get(_VIEW_LIMITED) else g.get(_COUNTED)
-    if window is None:
-        return response
-    reset_at = window.reset_at
-    headers = [
-        ("X-RateLimit-Limit", str(window.limit)),
-        ("X-RateLimit-Remaining", str(window.remaining)),
-        ("X-RateLimit-Reset", str(math.ceil(reset_at))),
-    ]
-    if window.breached:
-        headers.append(("Retry-After", str(max(1, math.ceil(reset_at - time.time())))))
-    # Nothing else writes these headers, so they are appended without a lookup each.
-    response.headers.extend(headers)
-    return response
-
-
 def _view_limit_window() -> LimitWindow | None:
     """The window of the limit Flask-Limiter reports for a view with limits of its own."""
     from app.extensions import limiter
 
     limit = limiter.current_limit
     if limit is None:
-        return g.get(_COUNTED)
+        return None
     amount = limit.limit.amount
     window = _remembered_window(limit.key)
     if window is None:
@@ -477,7 +473,7 @@ def init_rate_limiting(app: Flask, settings: Settings) -> None:
     limiter.init_app(app)
     # Flask-Limiter's after-request hook deducts conditional limits and writes its headers;
     # its teardown clears its state on the request context. Inkwell declares no conditional
-    # limit, writes the headers itself (add_rate_limit_headers), and that state ends with
+    # limit, writes the headers itself (LimitWindow.headers), and that state ends with
     # the request context anyway: the two hooks would cost every request for nothing.
     del finishers[known_finishers:]
     del teardowns[known_teardowns:]
@@ -489,5 +485,4 @@ def init_rate_limiting(app: Flask, settings: Settings) -> None:
     )
     # Run the limiter's check first, so that requests a later check rejects (CSRF) count too.
     checks[:] = checks[known:] + checks[:known]
-    app.after_request(add_rate_limit_headers)
     app.register_error_handler(RateLimitExceeded, rate_limit_exceeded)
