@@ -6,8 +6,9 @@ import json
 import logging
 import logging.handlers
 import sys
-from datetime import UTC, datetime
+import time
 from pathlib import Path
+from typing import TextIO
 
 from flask import Flask, g, has_request_context
 
@@ -49,13 +50,21 @@ class OncePerRecordFormatter(logging.Formatter):
         raise NotImplementedError
 
 
+_last_second: tuple[int, str] = (-1, "")
+
+
 def _utc_timestamp(record: logging.LogRecord) -> str:
-    moment = datetime.fromtimestamp(record.created, UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """``2026-11-28T08:00:52.693Z``: ISO 8601 in UTC, to the millisecond."""
+    global _last_second
+    second = int(record.created)
+    if _last_second[0] != second:  # formatting the date once per second is enough
+        _last_second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return f"{_last_second[1]}.{int(record.msecs):03d}Z"
 
 
 class TextFormatter(OncePerRecordFormatter):
-    """One physical line per record: CR and LF are escaped so no value can forge a line."""
+    """One physical line per record (``TEXT_FORMAT``): CR and LF are escaped so no value can
+    forge a line."""
 
     def __init__(self) -> None:
         super().__init__(TEXT_FORMAT)
@@ -65,7 +74,15 @@ class TextFormatter(OncePerRecordFormatter):
 
     def format_line(self, record: logging.LogRecord) -> str:
         """The text line, with backslashes, CR and LF escaped."""
-        line = logging.Formatter.format(self, record)
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            message = f"{message}\n{record.exc_text}"
+        if record.stack_info:
+            message = f"{message}\n{self.formatStack(record.stack_info)}"
+        request_id = getattr(record, "request_id", "-")
+        line = f"{_utc_timestamp(record)} {record.levelname} {record.name} [{request_id}] {message}"
         return line.replace("\\", "\\\\").replace("\r", "\\r").replace("\n", "\\n")
 
 
@@ -89,15 +106,36 @@ class JsonFormatter(OncePerRecordFormatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class ConsoleAndFileHandler(logging.handlers.WatchedFileHandler):
+    """The console and the log file in one handler: each record is filtered, formatted and
+    locked once, then written to both.
+
+    As a WatchedFileHandler it reopens the file when logrotate has renamed it; every record
+    is one write to a file opened for appending, so several workers can share it.
+    """
+
+    def __init__(self, path: Path, console: TextIO) -> None:
+        super().__init__(path, encoding="utf-8")
+        self.console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write the line to the console, then append it to the file."""
+        try:
+            self.console.write(self.format(record) + self.terminator)
+            self.console.flush()
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+        super().emit(record)
+
+
 def _build_handlers(settings: Settings) -> list[logging.Handler]:
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if settings.log_file:
-        path = Path(settings.log_file)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # WatchedFileHandler reopens the file when logrotate renames it; every record is
-        # one write to a file opened for appending, so several workers can share it.
-        handlers.append(logging.handlers.WatchedFileHandler(path, encoding="utf-8"))
-    return handlers
+    if not settings.log_file:
+        return [logging.StreamHandler(sys.stderr)]
+    path = Path(settings.log_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return [ConsoleAndFileHandler(path, sys.stderr)]
 
 
 def skip_unused_record_fields() -> None:
