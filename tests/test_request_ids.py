@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -56,3 +57,20 @@ def test_server_errors_carry_the_headers_too(app, client):
     assert response.status_code == 405
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
+def test_forked_workers_mint_different_ids():
+    from app.hooks import new_request_id
+
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # a gunicorn worker is such a fork of the master
+        os.write(write_end, new_request_id().encode())
+        os._exit(0)
+    os.waitpid(child, 0)
+    assert os.read(read_end, 64).decode() != new_request_id()
+
+
+def test_request_id_header_appears_once_per_response(client):
+    response = client.get("/api/v1/", headers={"X-Request-ID": "abc-123"})
+    assert response.headers.getlist("X-Request-ID") == ["abc-123"]
