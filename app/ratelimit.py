@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +34,7 @@ from flask_limiter._limits import RuntimeLimit
 from limits import RateLimitItem, parse
 from limits.storage import RedisStorage, Storage, storage_from_string
 from redis.backoff import NoBackoff
+from redis.exceptions import NoScriptError
 from redis.retry import Retry
 
 from app.auth import claimed_user_id
@@ -270,6 +272,44 @@ class MemoryWindows:
         return len(self._windows)
 
 
+class HitScript:
+    """HIT_SCRIPT, run over a connection each thread keeps open, or through the client.
+
+    A plain (or Sentinel) Redis client checks a connection out of its pool and back in for
+    every command, with retry and instrumentation layers around it: several times the work
+    of the round trip itself. A Redis Cluster client routes each key to its node, so there
+    every hit goes through the client.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._script = client.register_script(HIT_SCRIPT)
+        self._pool = getattr(client, "connection_pool", None)
+        self._held = threading.local()
+
+    def __call__(self, key: str, expiry_ms: int, amount: int) -> tuple[int, int]:
+        """Run the script for ``key``: the window's count and its remaining milliseconds."""
+        if self._pool is None:
+            return self._script(keys=[key], args=[expiry_ms, amount])
+        connection = self._connection()
+        try:
+            try:
+                connection.send_command("EVALSHA", self._script.sha, 1, key, expiry_ms, amount)
+                return connection.read_response()
+            except NoScriptError:  # a restarted or flushed Redis: EVAL loads the script again
+                connection.send_command("EVAL", HIT_SCRIPT, 1, key, expiry_ms, amount)
+                return connection.read_response()
+        except BaseException:
+            connection.disconnect()  # in an unknown state: the next call connects afresh
+            raise
+
+    def _connection(self) -> Any:
+        """This thread's connection (a forked process takes a new one)."""
+        held = self._held
+        if getattr(held, "pid", None) != os.getpid():
+            held.connection, held.pid = self._pool.get_connection(), os.getpid()
+        return held.connection
+
+
 class WindowStorage(Storage):
     """Fixed-window counters in Redis or in memory, falling back to memory while Redis is down.
 
@@ -286,7 +326,7 @@ class WindowStorage(Storage):
         self.redis: RedisStorage | None = None
         if not target.startswith("memory://"):
             self.redis = storage_from_string(target, **options)
-            self._hit_script = self.redis.get_connection().register_script(HIT_SCRIPT)
+            self._hit_script = HitScript(self.redis.get_connection())
         self._lock = threading.Lock()
         self._down_since: float | None = None
         self._next_probe = 0.0
@@ -315,7 +355,7 @@ class WindowStorage(Storage):
         if self.redis is not None and self._redis_due():
             try:
                 count, ttl_ms = self._hit_script(
-                    keys=[self.redis.prefixed_key(key)], args=[expiry * 1000, amount]
+                    self.redis.prefixed_key(key), expiry * 1000, amount
                 )
             except self.redis.base_exceptions as error:
                 self._redis_failed(error)

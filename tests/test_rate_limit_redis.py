@@ -169,3 +169,25 @@ def test_limit_is_enforced_from_redis_after_it_returns(build_app, redis_server):
     statuses = send(client, 4 - counter_value(redis_server))
     assert statuses[-1] == 429
     assert counter_value(redis_server) == 4
+
+
+def test_counting_goes_on_after_redis_forgets_the_script(build_app, redis_server):
+    application = build_app()
+    client = application.test_client()
+    send(client, 2)
+    redis_server.client().script_flush()
+    assert send(client, 4) == [200, 200, 200, 429]
+    assert counter_value(redis_server) == 6
+    assert log_lines(application, UNREACHABLE) == []
+
+
+def test_requests_from_several_threads_are_each_counted_once(build_app, redis_server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    application = build_app(rate_limit_requests=1000)
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(
+            pool.map(lambda _: application.test_client().get(API).status_code, range(200))
+        )
+    assert statuses == [200] * 200
+    assert counter_value(redis_server) == 200
