@@ -26,12 +26,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from flask import Flask, Response, current_app, g, has_request_context, request
-from flask_limiter import ExemptionScope, Limiter, RateLimitExceeded
-from flask_limiter._limits import RuntimeLimit
-from limits import RateLimitItem, parse
+from flask_limiter import ApplicationLimit, ExemptionScope, Limiter, RateLimitExceeded
+from limits import RateLimitItem
 from limits.storage import RedisStorage, Storage, storage_from_string
 from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
@@ -41,13 +40,14 @@ from app.auth import claimed_user_id
 from app.hooks import add_edge_headers
 from config import RATE_LIMIT_STORAGE_SCHEMES, Settings
 
+if TYPE_CHECKING:
+    from flask_limiter._limits import RuntimeLimit
+
 log = logging.getLogger("inkwell.ratelimit")
 
 View = TypeVar("View", bound=Callable[..., Any])
 
 AUTH_SCOPE = "auth"
-# Flask-Limiter's scope for application-wide limits: the Redis keys stay the same.
-APPLICATION_SCOPE = "global"
 _BUDGET = "inkwell.rate_limit_budget"
 STORAGE_SCHEME_PREFIX = "inkwell+"
 # A Redis that does not answer within this time counts as down; a request never waits longer.
@@ -202,7 +202,7 @@ class ApplicationLimiter(Limiter):
     def _hit(self, limit: RuntimeLimit) -> LimitWindow:
         """One hit on the storage, under Flask-Limiter's key for an application-wide limit."""
         item = limit.limit
-        identifiers = [limit.key_func(), APPLICATION_SCOPE]
+        identifiers = [limit.key_func(), cast(str, limit.scope)]
         if self._key_prefix:
             identifiers.insert(0, self._key_prefix)
         storage = cast(WindowStorage, self.storage)
@@ -519,10 +519,9 @@ def init_rate_limiting(app: Flask, settings: Settings) -> None:
     del teardowns[known_teardowns:]
     if not settings.rate_limit_enabled:
         return
-    limit = parse(settings.rate_limit)
-    app.extensions[_BUDGET] = ApplicationBudget(
-        RuntimeLimit(limit, rate_limit_key, APPLICATION_SCOPE, shared=True)
-    )
+    # Flask-Limiter's definition of an application-wide limit, as one limit to count.
+    (budget,) = ApplicationLimit(settings.rate_limit, key_function=rate_limit_key)
+    app.extensions[_BUDGET] = ApplicationBudget(budget)
     # Run the limiter's check first, so that requests a later check rejects (CSRF) count too.
     checks[:] = checks[known:] + checks[:known]
     app.register_error_handler(RateLimitExceeded, rate_limit_exceeded)
