@@ -105,21 +105,16 @@ class EdgeHeaders:
         return self.app(environ, start_with_headers)
 
 
-def assign_request_id() -> None:
-    """Make the request id EdgeHeaders chose (and the start time) available as ``g``."""
-    environ = request.environ
-    g.request_id = environ.get(REQUEST_ID_KEY) or new_request_id()
-    g.request_started = environ.get(STARTED_KEY) or time.perf_counter()
-
-
 def log_access(response: Response) -> Response:
     """One access line per request: method, path, status, duration, client and user."""
     if not log.isEnabledFor(logging.INFO):
         return response
-    started = g.get("request_started")
+    current = request._get_current_object()  # one context lookup for the reads below
+    state = g._get_current_object()
+    started = current.environ.get(STARTED_KEY)
     duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else 0.0
-    user_id = g.get("user_id", g.get("claimed_user_id"))
-    method, path, client = request.method, request.path, request.remote_addr
+    user_id = state.get("user_id", state.get("claimed_user_id"))
+    method, path, client = current.method, current.path, current.remote_addr
     status = response.status_code
     log.info(
         "%s %s %s %.2fms client=%s user=%s",
@@ -142,7 +137,6 @@ def log_access(response: Response) -> Response:
 
 
 def register_request_hooks(app: Flask) -> None:
-    """Wrap the app in EdgeHeaders; the request id reaches ``g`` before anything else runs."""
+    """Wrap the app in EdgeHeaders and log each request."""
     app.wsgi_app = EdgeHeaders(app.wsgi_app)  # type: ignore[method-assign]
-    app.before_request_funcs.setdefault(None, []).insert(0, assign_request_id)
     app.after_request(log_access)

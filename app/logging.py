@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from flask import Flask, g, has_request_context
+from flask import Flask, has_request_context, request
 
+from app.hooks import REQUEST_ID_KEY
 from config import Settings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
@@ -21,9 +22,9 @@ _HANDLER_MARK = "_inkwell_handler"
 
 
 def current_request_id() -> str:
-    """The id of the request being served, or '-' outside a request."""
+    """The id of the request being served (chosen by EdgeHeaders), or '-' outside a request."""
     if has_request_context():
-        return g.get("request_id", "-")
+        return request.environ.get(REQUEST_ID_KEY, "-")
     return "-"
 
 

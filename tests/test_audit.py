@@ -5,10 +5,10 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from flask import g
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
+from app.hooks import REQUEST_ID_KEY
 from app.models import AuditEvent, Post, User, acting_as
 from app.models.audit_event import GENESIS_HASH, MASKED, event_hash
 from app.models.listeners import AuditTrailImmutableError, HardDeleteRefusedError
@@ -65,8 +65,7 @@ def test_soft_delete_and_restore_append_their_own_actions(db, make_user, make_ad
 def test_event_records_the_request_id(app):
     from app.extensions import db
 
-    with app.test_request_context("/", headers={"X-Request-ID": "req-123"}):
-        g.request_id = "req-123"
+    with app.test_request_context("/", environ_base={REQUEST_ID_KEY: "req-123"}):
         user_service.register_user("alice", "alice@example.com", "password-123")
         assert events(db)[0].request_id == "req-123"
 
