@@ -35,7 +35,8 @@ def envelope_response(
 ) -> Response:
     """A ``{success, message, data}`` envelope, also for answers that carry data on failure."""
     response = jsonify({"success": success, "message": message, "data": data})
-    response.status_code = status
+    if status != response.status_code:  # setting it parses the status line anew
+        response.status_code = status
     if headers:
         response.headers.update(headers)
     return response
