@@ -76,6 +76,8 @@ def release_session(_error: BaseException | None = None) -> None:
 
     from app.extensions import db
 
+    if not db.session.registry.has():  # the request never opened a session
+        return
     try:
         db.session.remove()
     except DBAPIError as error:
