@@ -83,8 +83,11 @@ class EdgeHeaders:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Adopt or mint the request id, then add the headers as the app starts its response."""
         environ[STARTED_KEY] = time.perf_counter()
-        client_id = environ.get(CLIENT_REQUEST_ID_KEY, "")
-        request_id = client_id if VALID_REQUEST_ID.fullmatch(client_id) else new_request_id()
+        client_id = environ.get(CLIENT_REQUEST_ID_KEY)
+        if client_id and VALID_REQUEST_ID.fullmatch(client_id):
+            request_id = client_id
+        else:
+            request_id = new_request_id()
         environ[REQUEST_ID_KEY] = request_id
         https = environ.get("wsgi.url_scheme") == "https"
 
@@ -111,7 +114,8 @@ def log_access(response: Response) -> Response:
         return response
     current = request._get_current_object()  # one context lookup for the reads below
     state = g._get_current_object()
-    started = current.environ.get(STARTED_KEY)
+    environ = current.environ
+    started = environ.get(STARTED_KEY)
     duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else 0.0
     user_id = state.get("user_id", state.get("claimed_user_id"))
     method, path, client = current.method, current.path, current.remote_addr
@@ -125,6 +129,7 @@ def log_access(response: Response) -> Response:
         client or "-",
         user_id if user_id is not None else "-",
         extra={
+            "request_id": environ.get(REQUEST_ID_KEY, "-"),  # spares the filter its lookup
             "method": method,
             "path": path,
             "status": status,
