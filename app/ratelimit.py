@@ -49,6 +49,8 @@ View = TypeVar("View", bound=Callable[..., Any])
 
 AUTH_SCOPE = "auth"
 _BUDGET = "inkwell.rate_limit_budget"
+# Client keys come from requests: the memory of their storage keys stays bounded.
+REMEMBERED_CLIENT_KEYS = 10_000
 STORAGE_SCHEME_PREFIX = "inkwell+"
 # A Redis that does not answer within this time counts as down; a request never waits longer.
 REDIS_TIMEOUT_SECONDS = 0.5
@@ -121,10 +123,24 @@ def auth_rate_limited(view: View) -> View:
 
 @dataclass
 class ApplicationBudget:
-    """An app's application-wide limit and, per endpoint, whether it is exempt from it."""
+    """An app's application-wide limit, whether each endpoint is exempt from it, and the
+    storage key of each client seen lately."""
 
     limit: RuntimeLimit
     exempt: dict[str | None, bool] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)
+
+    def key_for(self, client: str, prefix: str | None) -> str:
+        """Flask-Limiter's storage key for ``client`` under this limit."""
+        key = self.keys.get(client)
+        if key is None:
+            if len(self.keys) >= REMEMBERED_CLIENT_KEYS:
+                self.keys.clear()
+            identifiers = [client, cast(str, self.limit.scope)]
+            if prefix:
+                identifiers.insert(0, prefix)
+            key = self.keys[client] = self.limit.limit.key_for(*identifiers)
+        return key
 
 
 @dataclass
@@ -178,7 +194,7 @@ class ApplicationLimiter(Limiter):
         if budget is None or not self.enabled or self._exempt(budget):
             return
         try:
-            window = self._hit(budget.limit)
+            window = self._hit(budget)
         except Exception:  # the limiter must never turn a request into a 500
             log.exception("rate limiting failed; the request is served uncounted")
             return
@@ -199,14 +215,12 @@ class ApplicationLimiter(Limiter):
             )
         return exempt or any(check() for check in self._request_filters)
 
-    def _hit(self, limit: RuntimeLimit) -> LimitWindow:
+    def _hit(self, budget: ApplicationBudget) -> LimitWindow:
         """One hit on the storage, under Flask-Limiter's key for an application-wide limit."""
-        item = limit.limit
-        identifiers = [limit.key_func(), cast(str, limit.scope)]
-        if self._key_prefix:
-            identifiers.insert(0, self._key_prefix)
+        item = budget.limit.limit
+        key = budget.key_for(budget.limit.key_func(), self._key_prefix)
         storage = cast(WindowStorage, self.storage)
-        count, reset_at = storage.hit(item.key_for(*identifiers), item.get_expiry(), 1)
+        count, reset_at = storage.hit(key, item.get_expiry(), 1)
         return LimitWindow(item.amount, max(0, item.amount - count), reset_at, count > item.amount)
 
 

@@ -303,3 +303,17 @@ def test_clients_at_different_addresses_have_separate_buckets(build_app):
     first = spend(client, 4, environ_base={"REMOTE_ADDR": "192.0.2.1"})
     second = spend(client, 1, environ_base={"REMOTE_ADDR": "192.0.2.2"})
     assert (first[-1], second) == (429, [200])
+
+
+def test_remembered_client_keys_stay_bounded_and_keep_counting(build_app, monkeypatch):
+    import app.ratelimit as ratelimit
+
+    monkeypatch.setattr(ratelimit, "REMEMBERED_CLIENT_KEYS", 5)
+    application = build_app(trusted_proxy_count=1, rate_limit_requests=2)
+    client = application.test_client()
+    for number in range(12):
+        client.get(API, headers={"X-Forwarded-For": f"10.0.0.{number}"})
+    budget = application.extensions["inkwell.rate_limit_budget"]
+    assert 0 < len(budget.keys) <= 5
+    statuses = spend(client, 2, headers={"X-Forwarded-For": "10.0.0.0"})
+    assert statuses == [200, 429]  # the first client's earlier request still counts
