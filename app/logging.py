@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import logging.handlers
+import os
 import sys
 import time
 from pathlib import Path
@@ -108,27 +109,46 @@ class JsonFormatter(OncePerRecordFormatter):
 
 
 class ConsoleAndFileHandler(logging.handlers.WatchedFileHandler):
-    """The console and the log file in one handler: each record is filtered, formatted and
-    locked once, then written to both.
+    """The console and the log file in one handler: each record is filtered, formatted,
+    encoded and locked once, then written to both with one system call each.
 
-    As a WatchedFileHandler it reopens the file when logrotate has renamed it; every record
-    is one write to a file opened for appending, so several workers can share it.
+    As a WatchedFileHandler it reopens the file when logrotate has renamed it. The file is
+    opened for appending and each line is a single unbuffered write, so several workers
+    can share it and a killed worker loses no line it has logged.
     """
 
     def __init__(self, path: Path, console: TextIO) -> None:
         super().__init__(path, encoding="utf-8")
         self.console = console
+        try:
+            self.console_descriptor: int | None = console.fileno()
+        except (AttributeError, OSError, ValueError):  # a console stream without a file
+            self.console_descriptor = None
 
     def emit(self, record: logging.LogRecord) -> None:
         """Write the line to the console, then append it to the file."""
         try:
-            self.console.write(self.format(record) + self.terminator)
-            self.console.flush()
+            text = self.format(record) + self.terminator
+            line = text.encode("utf-8", "backslashreplace")
+            if self.console_descriptor is None:
+                self.console.write(text)
+                self.console.flush()
+            else:
+                _write_all(self.console_descriptor, line)
+            self.reopenIfNeeded()
+            if self.stream is None:
+                self.stream = self._open()
+            _write_all(self.stream.fileno(), line)
         except RecursionError:
             raise
         except Exception:
             self.handleError(record)
-        super().emit(record)
+
+
+def _write_all(descriptor: int, data: bytes) -> None:
+    """Write all of ``data`` (a pipe may take it in parts)."""
+    while data:
+        data = data[os.write(descriptor, data) :]
 
 
 def _build_handlers(settings: Settings) -> list[logging.Handler]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import sys
 from pathlib import Path
 
 from app import create_app
@@ -103,3 +105,24 @@ def test_secret_key_never_appears_in_logs_or_pages(app, client, log_path):
     page = client.get("/").get_data(as_text=True) + client.get("/health").get_data(as_text=True)
     assert secret not in page
     assert secret not in Path(log_path).read_text()
+
+
+def test_a_console_stream_without_a_file_still_gets_every_line(make_settings, monkeypatch):
+    console = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", console)
+    app = create_app(make_settings())
+    log_path = app.extensions["inkwell.settings"].log_file
+    app.test_client().get("/api/v1/", headers={"X-Request-ID": "to-a-string-console"})
+    file_lines = [line for line in read_lines(log_path) if "[to-a-string-console]" in line]
+    assert len(file_lines) == 1
+    assert file_lines[0] in console.getvalue().splitlines()
+
+
+def test_non_ascii_values_are_logged_as_utf8(make_settings, capfd):
+    app = create_app(make_settings())
+    log_path = app.extensions["inkwell.settings"].log_file
+    app.test_client().get("/api/v1/caf\u00e9-\u2603", headers={"X-Request-ID": "utf8-path"})
+    file_lines = [line for line in read_lines(log_path) if "[utf8-path]" in line]
+    assert len(file_lines) == 1
+    assert "/api/v1/caf\u00e9-\u2603 404" in file_lines[0]
+    assert file_lines[0] in capfd.readouterr().err
