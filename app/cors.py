@@ -54,13 +54,12 @@ def exact_origin(origin: str) -> re.Pattern[str]:
     return re.compile(re.escape(origin) + r"\Z", re.IGNORECASE)
 
 
-def vary_on_origin(response: Response) -> list[tuple[str, str]]:
+def vary_on_origin(vary: str | None, response: Response) -> list[tuple[str, str]]:
     """Tell caches that the answer depends on ``Origin``, whether or not it was allowed.
 
-    Merges ``Origin`` into a ``Vary`` the response has; else returns the header to add.
+    Merges ``Origin`` into the response's ``Vary`` (``vary``, if it has one); else returns
+    the header to add.
     """
-    # One pass over the headers: a failed lookup in Werkzeug's Headers raises and catches.
-    vary = next((value for name, value in response.headers if name.lower() == "vary"), None)
     if vary is None:
         return [("Vary", "Origin")]
     if "origin" not in {part.strip().lower() for part in vary.split(",")}:
@@ -68,9 +67,19 @@ def vary_on_origin(response: Response) -> list[tuple[str, str]]:
     return []
 
 
-def has_allow_origin(response: Response) -> bool:
-    """Whether the response already carries ``Access-Control-Allow-Origin``."""
-    return any(name.lower() == "access-control-allow-origin" for name, _ in response.headers)
+def scan_headers(response: Response) -> tuple[str | None, bool]:
+    """The response's ``Vary`` and whether it carries ``Access-Control-Allow-Origin``.
+
+    One pass over the headers: a failed lookup in Werkzeug's Headers raises and catches.
+    """
+    vary, allow_origin = None, False
+    for name, value in response.headers:
+        lowered = name.lower()
+        if lowered == "vary":
+            vary = value
+        elif lowered == "access-control-allow-origin":
+            allow_origin = True
+    return vary, allow_origin
 
 
 class RememberedCors:
@@ -90,24 +99,25 @@ class RememberedCors:
     def __call__(self, response: Response) -> Response:
         """Add the CORS headers Flask-CORS gives this kind of request (and ``Vary: Origin``)."""
         environ = request.environ
-        headers = vary_on_origin(response) if self.vary else []
+        vary, allow_origin = scan_headers(response)
+        headers = vary_on_origin(vary, response) if self.vary else []
         if "HTTP_ORIGIN" in environ:  # else not a CORS request: Flask-CORS adds nothing
             key = (environ["REQUEST_METHOD"], *(environ.get(name) for name in CORS_REQUEST_KEYS))
             answer = self._answers.get(key)
-            if answer is None or has_allow_origin(response):
-                response = self._ask(response, key)
+            if answer is None or allow_origin:
+                response = self._ask(response, key, allow_origin)
             else:
                 headers = headers + answer
         if headers:
-            add_edge_headers(HEADER_GROUP, headers)
+            add_edge_headers(HEADER_GROUP, headers, environ)
         return response
 
-    def _ask(self, response: Response, key: tuple[str | None, ...]) -> Response:
-        """Let Flask-CORS answer, and remember the headers it added."""
-        already_set = has_allow_origin(response)
+    def _ask(self, response: Response, key: tuple[str | None, ...], answered: bool) -> Response:
+        """Let Flask-CORS answer, and remember the headers it added (unless ``answered``
+        already, when it adds none)."""
         before = len(response.headers)
         response = self.hook(response)
-        if not already_set:
+        if not answered:
             if len(self._answers) >= REMEMBERED_ANSWERS:
                 self._answers.clear()
             self._answers[key] = list(response.headers)[before:]

@@ -61,14 +61,19 @@ def new_request_id() -> str:
     return f"{random.getrandbits(128):032x}"
 
 
-def add_edge_headers(group: str, headers: list[tuple[str, str]]) -> None:
+def add_edge_headers(
+    group: str, headers: list[tuple[str, str]], environ: dict[str, Any] | None = None
+) -> None:
     """Have EdgeHeaders add ``headers`` to this request's response, in place of any headers
     given earlier under the same ``group``.
 
     The values are not checked again: they must come from the app itself or from a
-    header value Werkzeug has already accepted (no CR or LF).
+    header value Werkzeug has already accepted (no CR or LF). ``environ`` is the request's
+    WSGI environ, for callers that hold it already.
     """
-    request.environ.setdefault(EDGE_HEADERS_KEY, {})[group] = headers
+    if environ is None:
+        environ = request.environ
+    environ.setdefault(EDGE_HEADERS_KEY, {})[group] = headers
 
 
 class EdgeHeaders:

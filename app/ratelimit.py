@@ -213,7 +213,7 @@ class ApplicationLimiter(Limiter):
                 or ExemptionScope.APPLICATION
                 in self.limit_manager.exemption_scope(current_app, endpoint, request.blueprint)
             )
-        return exempt or any(check() for check in self._request_filters)
+        return exempt or bool(self._request_filters and any(f() for f in self._request_filters))
 
     def _hit(self, budget: ApplicationBudget) -> LimitWindow:
         """One hit on the storage, under Flask-Limiter's key for an application-wide limit."""
