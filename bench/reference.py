@@ -1,9 +1,10 @@
 """The reference endpoint: the feed's first-page row query through psycopg and json.dumps.
 
 No framework, no ORM, no validation, no rate limiting, no logging: one WSGI callable that
-runs the same SQL as ``GET /api/v1/posts?limit=20`` (the 20 rows only, no count) and
-serialises the rows. It is the practical ceiling for that request in Python; the
-benchmark serves it with the same gunicorn and worker count as Inkwell.
+runs the same SQL as ``GET /api/v1/posts?limit=20`` (its one statement: the 20 rows, each
+carrying the exact total) and serialises the rows. It is the practical ceiling for that
+request in Python; the benchmark serves it with the same gunicorn and worker count as
+Inkwell.
 
 ``REFERENCE_DATABASE_URL`` is a libpq URL; ``REFERENCE_SQL`` and ``REFERENCE_PARAMS``
 (JSON) are the statement and parameters Inkwell sends, captured by bench/production.py.
