@@ -63,11 +63,8 @@ def _integer_from_query(value: object) -> object:
 
 def _utc_isoformat(value: datetime) -> str:
     """ISO 8601 in UTC with an explicit offset, e.g. ``2024-05-01T12:00:00+00:00``."""
-    offset = value.utcoffset()
-    if offset is None:  # naive values are UTC already (SQLite)
-        return value.replace(tzinfo=UTC).isoformat()
-    if not offset:  # UTC under another name (PostgreSQL's Etc/UTC): nothing to convert
-        return value.isoformat()
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat()
 
 
