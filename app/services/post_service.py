@@ -7,7 +7,19 @@ from functools import cache
 from typing import Any
 
 from slugify import slugify
-from sqlalchemy import BigInteger, Connection, Integer, Row, Select, String, bindparam, func, select
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    DateTime,
+    Integer,
+    Row,
+    Select,
+    String,
+    bindparam,
+    func,
+    select,
+    type_coerce,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -16,6 +28,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.database import read_connection
 from app.extensions import db
 from app.models import AuditEvent, FeedCount, Post, PostStatus, User, utcnow
+from app.models.base import UTCDateTime
 from app.models.feed_count import FEED_ALL
 from app.models.listeners import INCLUDE_DELETED
 from app.schemas import POST_LIST_ROW
@@ -45,10 +58,17 @@ _FEED_ORDER_REVERSED_CORE = (_POSTS.c.published_at.asc(), _POSTS.c.id.asc())
 
 
 def _feed_column(name: str) -> ColumnElement[Any]:
-    """The column behind one value of a feed row."""
+    """The column behind one value of a feed row.
+
+    Timestamps come as the driver gives them: ``post_list_item`` renders them in UTC
+    itself, so the model's UTC conversion would only be done twice.
+    """
     if name == "author_username":
         return _USERS.c.username.label(name)
-    return _POSTS.c[name]
+    column = _POSTS.c[name]
+    if isinstance(column.type, UTCDateTime):
+        return type_coerce(column, DateTime(timezone=True)).label(name)
+    return column
 
 
 #: What the API shows of a post in a list, in the order ``post_list_item`` reads it.
