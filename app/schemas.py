@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from contextlib import suppress
+from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Any, Generic, Literal, Self, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -61,8 +63,23 @@ def _integer_from_query(value: object) -> object:
     return value
 
 
+def _utc_zones() -> frozenset[tzinfo]:
+    """The time zones that are UTC under another name (PostgreSQL answers in ``Etc/UTC``)."""
+    zones: set[tzinfo] = {UTC}
+    for name in ("UTC", "Etc/UTC"):
+        # Without a time zone database these stay out, and conversions still work.
+        with suppress(ZoneInfoNotFoundError):
+            zones.add(ZoneInfo(name))
+    return frozenset(zones)
+
+
+_UTC_ZONES = _utc_zones()
+
+
 def _utc_isoformat(value: datetime) -> str:
     """ISO 8601 in UTC with an explicit offset, e.g. ``2024-05-01T12:00:00+00:00``."""
+    if value.tzinfo in _UTC_ZONES:  # no conversion needed: the common case, made cheap
+        return value.isoformat()
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat()

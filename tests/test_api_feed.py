@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import event, select, update
 
 from app.models import Post, User
@@ -138,3 +140,25 @@ def test_a_read_inside_a_transaction_sees_its_uncommitted_writes(app, db, make_p
     page = post_service.feed_page(0, 20)
     assert ([row.id for row in page.items], page.total) == ([post.id], 1)
     assert db.session.scalar(select(Post.status).where(Post.id == post.id)) == PostStatus.PUBLISHED
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        (datetime(2024, 5, 1, 12), "2024-05-01T12:00:00+00:00"),
+        (
+            datetime(2024, 5, 1, 12, 0, 0, 5, tzinfo=ZoneInfo("Etc/UTC")),
+            "2024-05-01T12:00:00.000005+00:00",
+        ),
+        (datetime(2024, 5, 1, 12, tzinfo=UTC), "2024-05-01T12:00:00+00:00"),
+        (
+            datetime(2024, 5, 1, 14, tzinfo=timezone(timedelta(hours=2))),
+            "2024-05-01T12:00:00+00:00",
+        ),
+        (datetime(2024, 7, 1, tzinfo=ZoneInfo("Europe/London")), "2024-06-30T23:00:00+00:00"),
+    ],
+)
+def test_timestamps_are_rendered_in_utc_whatever_zone_they_come_in(moment, expected):
+    from app.schemas import _utc_isoformat
+
+    assert _utc_isoformat(moment) == expected
