@@ -60,14 +60,17 @@ _FEED_ORDER_REVERSED_CORE = (_POSTS.c.published_at.asc(), _POSTS.c.id.asc())
 def _feed_column(name: str) -> ColumnElement[Any]:
     """The column behind one value of a feed row.
 
-    Timestamps come as the driver gives them: ``post_list_item`` renders them in UTC
-    itself, so the model's UTC conversion would only be done twice.
+    Timestamps and the status come as the driver gives them: ``post_list_item`` renders
+    them itself (timestamps in UTC, the status as its text), so the model's conversions to
+    UTC and to ``PostStatus`` would only be undone again.
     """
     if name == "author_username":
         return _USERS.c.username.label(name)
     column = _POSTS.c[name]
     if isinstance(column.type, UTCDateTime):
         return type_coerce(column, DateTime(timezone=True)).label(name)
+    if name == "status":
+        return type_coerce(column, String()).label(name)
     return column
 
 
