@@ -16,7 +16,6 @@ from flask import Flask, has_request_context, request
 from app.hooks import REQUEST_ID_KEY
 from config import Settings
 
-TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 # Fields a JSON line carries on top of the standard ones, when a record has them.
 EXTRA_FIELDS = ("method", "path", "status", "duration_ms", "client", "user_id")
 _HANDLER_MARK = "_inkwell_handler"
@@ -58,21 +57,16 @@ _last_second: tuple[int, str] = (-1, "")
 def _utc_timestamp(record: logging.LogRecord) -> str:
     """``2026-11-28T08:00:52.693Z``: ISO 8601 in UTC, to the millisecond."""
     global _last_second
-    second = int(record.created)
-    if _last_second[0] != second:  # formatting the date once per second is enough
-        _last_second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
-    return f"{_last_second[1]}.{int(record.msecs):03d}Z"
+    second, cached = int(record.created), _last_second
+    if cached[0] != second:  # formatting the date once per second is enough
+        cached = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+        _last_second = cached
+    return f"{cached[1]}.{int(record.msecs):03d}Z"
 
 
 class TextFormatter(OncePerRecordFormatter):
-    """One physical line per record (``TEXT_FORMAT``): CR and LF are escaped so no value can
-    forge a line."""
-
-    def __init__(self) -> None:
-        super().__init__(TEXT_FORMAT)
-
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
-        return _utc_timestamp(record)
+    """One physical line per record, ``<UTC time> <level> <logger> [<request id>] <message>``:
+    CR and LF are escaped so no value can forge a line."""
 
     def format_line(self, record: logging.LogRecord) -> str:
         """The text line, with backslashes, CR and LF escaped."""
