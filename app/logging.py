@@ -120,23 +120,36 @@ class ConsoleAndFileHandler(logging.handlers.WatchedFileHandler):
             self.console_descriptor = None
 
     def emit(self, record: logging.LogRecord) -> None:
-        """Write the line to the console, then append it to the file."""
+        """Write the line to the console, then append it to the file (even if the console
+        failed)."""
         try:
             text = self.format(record) + self.terminator
             line = text.encode("utf-8", "backslashreplace")
-            if self.console_descriptor is None:
-                self.console.write(text)
-                self.console.flush()
-            else:
-                _write_all(self.console_descriptor, line)
-            self.reopenIfNeeded()
-            if self.stream is None:
-                self.stream = self._open()
-            _write_all(self.stream.fileno(), line)
         except RecursionError:
             raise
         except Exception:
             self.handleError(record)
+            return
+        for write in (self._write_console, self._append_to_file):
+            try:
+                write(text, line)
+            except RecursionError:
+                raise
+            except Exception:
+                self.handleError(record)
+
+    def _write_console(self, text: str, line: bytes) -> None:
+        if self.console_descriptor is None:
+            self.console.write(text)
+            self.console.flush()
+        else:
+            _write_all(self.console_descriptor, line)
+
+    def _append_to_file(self, _text: str, line: bytes) -> None:
+        self.reopenIfNeeded()
+        if self.stream is None:
+            self.stream = self._open()
+        _write_all(self.stream.fileno(), line)
 
 
 def _write_all(descriptor: int, data: bytes) -> None:

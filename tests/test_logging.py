@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 import sys
 from pathlib import Path
@@ -126,3 +127,16 @@ def test_non_ascii_values_are_logged_as_utf8(make_settings, capfd):
     assert len(file_lines) == 1
     assert "/api/v1/caf\u00e9-\u2603 404" in file_lines[0]
     assert file_lines[0] in capfd.readouterr().err
+
+
+def test_a_failing_console_does_not_cost_the_file_its_line(make_settings, monkeypatch):
+    class BrokenConsole(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError("console is gone")
+
+    monkeypatch.setattr(sys, "stderr", BrokenConsole())
+    monkeypatch.setattr(logging, "raiseExceptions", False)
+    app = create_app(make_settings())
+    log_path = app.extensions["inkwell.settings"].log_file
+    app.test_client().get("/api/v1/", headers={"X-Request-ID": "console-broken"})
+    assert len([line for line in read_lines(log_path) if "[console-broken]" in line]) == 1
