@@ -72,6 +72,8 @@ def configure_app(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
+        # protect_forms (app/web/forms.py) runs the check, only where a form can change things.
+        WTF_CSRF_CHECK_DEFAULT=False,
     )
 
 
@@ -88,6 +90,7 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     from app.database import enable_sqlite_foreign_keys, release_session
     from app.extensions import csrf, db, migrate
     from app.ratelimit import init_rate_limiting
+    from app.web.forms import protect_forms
 
     if settings.sqlite_path_dir is not None:
         settings.sqlite_path_dir.mkdir(parents=True, exist_ok=True)
@@ -97,6 +100,7 @@ def register_extensions(app: Flask, settings: Settings) -> None:
         enable_sqlite_foreign_keys(db.engine)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     csrf.init_app(app)
+    app.before_request(protect_forms)
     init_cors(app, settings)
     init_rate_limiting(app, settings)
 

@@ -32,13 +32,6 @@ EXPOSED_HEADERS = [
 ]
 ALLOWED_METHODS = ["GET", "POST", "PATCH", "DELETE", "OPTIONS"]
 PREFLIGHT_MAX_AGE_SECONDS = 600
-# The request headers Flask-CORS's answer depends on (besides the method), as WSGI keys.
-CORS_REQUEST_KEYS = (
-    "HTTP_ORIGIN",
-    "HTTP_ACCESS_CONTROL_REQUEST_METHOD",
-    "HTTP_ACCESS_CONTROL_REQUEST_HEADERS",
-    "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK",
-)
 # Origins and preflight headers come from clients: the memory of answers stays bounded.
 REMEMBERED_ANSWERS = 1024
 # EdgeHeaders writes the remembered answers (add_edge_headers), under this group name.
@@ -86,7 +79,8 @@ class RememberedCors:
     """Flask-CORS's after-request hook, replaying its answer for requests it has answered.
 
     Flask-CORS's headers depend only on the request's method, ``Origin`` and preflight
-    headers (Inkwell applies one set of options to every path), so the headers it added for
+    headers (``Access-Control-Request-Method``, ``-Headers`` and ``-Private-Network``;
+    Inkwell applies one set of options to every path), so the headers it added for
     one such combination are handed to EdgeHeaders, as they were, for the next. A response
     that already carries CORS headers goes to Flask-CORS itself, which leaves it alone.
     """
@@ -102,7 +96,13 @@ class RememberedCors:
         vary, allow_origin = scan_headers(response)
         headers = vary_on_origin(vary, response) if self.vary else []
         if "HTTP_ORIGIN" in environ:  # else not a CORS request: Flask-CORS adds nothing
-            key = (environ["REQUEST_METHOD"], *(environ.get(name) for name in CORS_REQUEST_KEYS))
+            key = (
+                environ["REQUEST_METHOD"],
+                environ["HTTP_ORIGIN"],
+                environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+                environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+                environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
+            )
             answer = self._answers.get(key)
             if answer is None or allow_origin:
                 response = self._ask(response, key, allow_origin)

@@ -84,6 +84,8 @@ class EdgeHeaders:
     def __init__(self, app: WSGIApp) -> None:
         self.app = app
         self._security = [(name.lower(), (name, value)) for name, value in SECURITY_HEADERS.items()]
+        self._security_names = frozenset(name for name, _ in self._security)
+        self._security_headers = [header for _, header in self._security]
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Adopt or mint the request id, then add the headers as the app starts its response."""
@@ -103,7 +105,10 @@ class EdgeHeaders:
             if "x-request-id" in present:
                 headers[:] = [item for item in headers if item[0].lower() != "x-request-id"]
             headers.append((REQUEST_ID_HEADER, request_id))
-            headers.extend(item for name, item in self._security if name not in present)
+            if present.isdisjoint(self._security_names):  # the usual case: add them all
+                headers.extend(self._security_headers)
+            else:
+                headers.extend([item for name, item in self._security if name not in present])
             if https and "strict-transport-security" not in present:
                 headers.append(HSTS_HEADER)
             for group in environ.get(EDGE_HEADERS_KEY, {}).values():

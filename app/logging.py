@@ -130,32 +130,33 @@ class ConsoleAndFileHandler(logging.handlers.WatchedFileHandler):
         except Exception:
             self.handleError(record)
             return
-        for write in (self._write_console, self._append_to_file):
-            try:
-                write(text, line)
-            except RecursionError:
-                raise
-            except Exception:
-                self.handleError(record)
-
-    def _write_console(self, text: str, line: bytes) -> None:
-        if self.console_descriptor is None:
-            self.console.write(text)
-            self.console.flush()
-        else:
-            _write_all(self.console_descriptor, line)
-
-    def _append_to_file(self, _text: str, line: bytes) -> None:
-        self.reopenIfNeeded()
-        if self.stream is None:
-            self.stream = self._open()
-        _write_all(self.stream.fileno(), line)
+        try:
+            if self.console_descriptor is None:
+                self.console.write(text)
+                self.console.flush()
+            else:
+                _write_all(self.console_descriptor, line)
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+        try:
+            self.reopenIfNeeded()
+            if self.stream is None:
+                self.stream = self._open()
+            _write_all(self.stream.fileno(), line)
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
 
 
 def _write_all(descriptor: int, data: bytes) -> None:
-    """Write all of ``data`` (a pipe may take it in parts)."""
-    while data:
-        data = data[os.write(descriptor, data) :]
+    """Write all of ``data`` (a pipe may take it in parts; a file takes it at once)."""
+    written = os.write(descriptor, data)
+    while written < len(data):
+        data = data[written:]
+        written = os.write(descriptor, data)
 
 
 def _build_handlers(settings: Settings) -> list[logging.Handler]:
