@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from flask import Flask, Response, current_app, g, has_request_context, request
+from flask import Flask, Request, Response, current_app, g, has_request_context, request
 from flask_limiter import ApplicationLimit, ExemptionScope, Limiter, RateLimitExceeded
 from limits import RateLimitItem
 from limits.storage import RedisStorage, Storage, storage_from_string
@@ -75,25 +75,30 @@ return {count, ttl}
 
 def rate_limit_key() -> str:
     """The user id of a valid token or signed-in session, else the client address."""
-    if _may_name_a_user():
+    return client_key(request._get_current_object())
+
+
+def client_key(current: Request) -> str:
+    """:func:`rate_limit_key` of ``current``, the request being served."""
+    if _may_name_a_user(current):
         user_id = claimed_user_id()
         if user_id is not None:
             return f"user:{user_id}"
-    return f"ip:{request.remote_addr or 'unknown'}"
+    return f"ip:{current.remote_addr or 'unknown'}"
 
 
-def _may_name_a_user() -> bool:
+def _may_name_a_user(current: Request) -> bool:
     """Whether the request carries credentials at all: an Authorization header or a session.
 
     Without either there is no user to look for, and leaving the session untouched spares
     every anonymous response the session bookkeeping (``Vary: Cookie``).
     """
-    environ = request.environ
+    environ = current.environ
     if "HTTP_AUTHORIZATION" in environ:
         return True
     if "HTTP_COOKIE" not in environ:
         return False
-    return current_app.session_interface.get_cookie_name(current_app) in request.cookies
+    return current_app.session_interface.get_cookie_name(current_app) in current.cookies
 
 
 def request_identifier() -> str:
@@ -191,35 +196,39 @@ class ApplicationLimiter(Limiter):
                     add_edge_headers(HEADER_GROUP, window.headers())
             return
         budget: ApplicationBudget | None = current_app.extensions.get(_BUDGET)
-        if budget is None or not self.enabled or self._exempt(budget):
+        current = request._get_current_object()  # one context lookup for all that follows
+        if budget is None or not self.enabled or self._exempt(budget, current):
             return
         try:
-            window = self._hit(budget)
+            window = self._hit(budget, client_key(current))
         except Exception:  # the limiter must never turn a request into a 500
             log.exception("rate limiting failed; the request is served uncounted")
             return
-        add_edge_headers(HEADER_GROUP, window.headers())
+        add_edge_headers(HEADER_GROUP, window.headers(), current.environ)
         if window.breached:
-            log.info("rate limit %s exceeded by %s", budget.limit.limit, rate_limit_key())
+            log.info("rate limit %s exceeded by %s", budget.limit.limit, client_key(current))
             raise RateLimitExceeded(budget.limit)
 
-    def _exempt(self, budget: ApplicationBudget) -> bool:
+    def _exempt(self, budget: ApplicationBudget, current: Request) -> bool:
         """Static files, exempted views and blueprints, and request filters."""
-        endpoint = request.endpoint
+        endpoint = current.endpoint
         exempt = budget.exempt.get(endpoint)
         if exempt is None:
             exempt = budget.exempt[endpoint] = endpoint is not None and (
                 endpoint.rpartition(".")[2] == "static"
                 or ExemptionScope.APPLICATION
-                in self.limit_manager.exemption_scope(current_app, endpoint, request.blueprint)
+                in self.limit_manager.exemption_scope(current_app, endpoint, current.blueprint)
             )
         return exempt or bool(self._request_filters and any(f() for f in self._request_filters))
 
-    def _hit(self, budget: ApplicationBudget) -> LimitWindow:
-        """One hit on the storage, under Flask-Limiter's key for an application-wide limit."""
+    def _hit(self, budget: ApplicationBudget, client: str) -> LimitWindow:
+        """One hit on the storage, under Flask-Limiter's key for an application-wide limit.
+
+        ``client`` is what the limit's key function (:func:`rate_limit_key`) gives.
+        """
         item = budget.limit.limit
-        key = budget.key_for(budget.limit.key_func(), self._key_prefix)
-        storage = cast(WindowStorage, self.storage)
+        storage: WindowStorage = self.storage  # type: ignore[assignment]
+        key = budget.key_for(client, self._key_prefix)
         count, reset_at = storage.hit(key, item.get_expiry(), 1)
         return LimitWindow(item.amount, max(0, item.amount - count), reset_at, count > item.amount)
 
