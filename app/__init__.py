@@ -94,8 +94,12 @@ def register_extensions(app: Flask, settings: Settings) -> None:
 
     if settings.sqlite_path_dir is not None:
         settings.sqlite_path_dir.mkdir(parents=True, exist_ok=True)
+    teardowns = app.teardown_appcontext_funcs
+    known = len(teardowns)
     db.init_app(app)
-    app.teardown_appcontext(release_session)
+    # release_session ends the session as Flask-SQLAlchemy's own teardown does, and also
+    # when the database went away meanwhile; it takes that teardown's place.
+    teardowns[known:] = [release_session]
     with app.app_context():
         enable_sqlite_foreign_keys(db.engine)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))

@@ -68,9 +68,10 @@ def read_connection(database: SQLAlchemy) -> Iterator[Connection]:
 def release_session(_error: BaseException | None = None) -> None:
     """End the request's session; a database that died meanwhile must not turn into a 500.
 
-    Runs before Flask-SQLAlchemy's own teardown. Closing rolls the connection back, which
-    fails if the server went away after the response was built; the pool has already
-    dropped that connection, so the session is discarded and nothing is lost.
+    Installed in place of Flask-SQLAlchemy's own teardown, which only removes the session.
+    Closing rolls the connection back, which fails if the server went away after the
+    response was built; the pool has already dropped that connection, so the session is
+    discarded and nothing is lost.
     """
     from sqlalchemy.exc import DBAPIError
 

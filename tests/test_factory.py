@@ -44,3 +44,19 @@ def test_async_functions_are_still_run_through_async_to_sync(make_settings, monk
     for _ in range(2):
         assert application.ensure_sync(asynchronous) == ("wrapped", asynchronous)
         assert application.ensure_sync(synchronous) is synchronous
+
+
+def test_the_session_is_ended_by_one_teardown(make_settings):
+    from app.database import release_session
+    from app.extensions import db
+
+    application = create_app(make_settings())
+    assert application.teardown_appcontext_funcs.count(release_session) == 1
+    assert not any(
+        getattr(func, "__self__", None) is db for func in application.teardown_appcontext_funcs
+    )
+    with application.app_context():
+        db.session.execute(db.select(1))
+        pool = db.engine.pool
+        assert pool.checkedout() == 1
+    assert pool.checkedout() == 0  # the teardown ended the session and gave back its connection
