@@ -18,11 +18,16 @@ def read_lines(path: str) -> list[str]:
     return Path(path).read_text(encoding="utf-8").splitlines()
 
 
-def test_access_line_reaches_file_and_console_with_request_id(make_settings, capfd):
+def lines_of_one_request(make_settings, path: str, request_id: str) -> list[str]:
+    """Serve one GET of ``path`` by a new app; the log file's lines of that request."""
     app = create_app(make_settings())
     log_path = app.extensions["inkwell.settings"].log_file
-    app.test_client().get("/api/v1/", headers={"X-Request-ID": "trace-me-123"})
-    file_lines = [line for line in read_lines(log_path) if "[trace-me-123]" in line]
+    app.test_client().get(path, headers={"X-Request-ID": request_id})
+    return [line for line in read_lines(log_path) if f"[{request_id}]" in line]
+
+
+def test_access_line_reaches_file_and_console_with_request_id(make_settings, capfd):
+    file_lines = lines_of_one_request(make_settings, "/api/v1/", "trace-me-123")
     assert len(file_lines) == 1
     assert "inkwell.access" in file_lines[0]
     assert "GET /api/v1/ 200" in file_lines[0]
@@ -111,19 +116,13 @@ def test_secret_key_never_appears_in_logs_or_pages(app, client, log_path):
 def test_a_console_stream_without_a_file_still_gets_every_line(make_settings, monkeypatch):
     console = io.StringIO()
     monkeypatch.setattr(sys, "stderr", console)
-    app = create_app(make_settings())
-    log_path = app.extensions["inkwell.settings"].log_file
-    app.test_client().get("/api/v1/", headers={"X-Request-ID": "to-a-string-console"})
-    file_lines = [line for line in read_lines(log_path) if "[to-a-string-console]" in line]
+    file_lines = lines_of_one_request(make_settings, "/api/v1/", "to-a-string-console")
     assert len(file_lines) == 1
     assert file_lines[0] in console.getvalue().splitlines()
 
 
 def test_non_ascii_values_are_logged_as_utf8(make_settings, capfd):
-    app = create_app(make_settings())
-    log_path = app.extensions["inkwell.settings"].log_file
-    app.test_client().get("/api/v1/caf\u00e9-\u2603", headers={"X-Request-ID": "utf8-path"})
-    file_lines = [line for line in read_lines(log_path) if "[utf8-path]" in line]
+    file_lines = lines_of_one_request(make_settings, "/api/v1/caf\u00e9-\u2603", "utf8-path")
     assert len(file_lines) == 1
     assert "/api/v1/caf\u00e9-\u2603 404" in file_lines[0]
     assert file_lines[0] in capfd.readouterr().err
@@ -136,7 +135,4 @@ def test_a_failing_console_does_not_cost_the_file_its_line(make_settings, monkey
 
     monkeypatch.setattr(sys, "stderr", BrokenConsole())
     monkeypatch.setattr(logging, "raiseExceptions", False)
-    app = create_app(make_settings())
-    log_path = app.extensions["inkwell.settings"].log_file
-    app.test_client().get("/api/v1/", headers={"X-Request-ID": "console-broken"})
-    assert len([line for line in read_lines(log_path) if "[console-broken]" in line]) == 1
+    assert len(lines_of_one_request(make_settings, "/api/v1/", "console-broken")) == 1
