@@ -1,68 +1,59 @@
-"""Inkwell: a governed blogging platform."""
+"""Inkwell: a governed blogging platform.
+
+:func:`create_app` is the table of contents: every step that changes the application is
+one call below, in the order it happens.
+"""
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from typing import Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.database import engine_options, enable_sqlite_foreign_keys, release_session
+from app.edge.access_log import log_access
+from app.edge.cors import init_cors
+from app.edge.middleware import RequestEdge
+from app.edge.ratelimit import init_rate_limiting, limiter
+from app.errors import register_error_handlers
+from app.extensions import csrf, db, migrate
+from app.lifecycle import log_startup
+from app.logging import configure_logging
+from app.web.session import PageSessionInterface
+from app.web.templating import share_compiled_templates
 from config import BASE_DIR, Settings, load_settings
 
-__all__ = ["Inkwell", "create_app"]
+__all__ = ["create_app"]
 
-
-class Inkwell(Flask):
-    """Flask, deciding once per function, not on every call, whether it must run as async.
-
-    Flask asks ``inspect.iscoroutinefunction`` for every view and every hook of every
-    request; with a dozen hooks that is a noticeable share of a small request.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._sync_functions: dict[Callable[..., Any], Callable[..., Any]] = {}
-
-    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        """Flask's ``ensure_sync``, remembered per function."""
-        try:
-            return self._sync_functions[func]
-        except KeyError:
-            sync = self._sync_functions[func] = super().ensure_sync(func)
-            return sync
-        except TypeError:  # an unhashable callable: ask every time
-            return super().ensure_sync(func)
+SETTINGS_KEY = "inkwell.settings"
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build an Inkwell application from ``settings`` (read from the environment if omitted)."""
     settings = settings or load_settings()
-    app = Inkwell(
+    app = Flask(
         __name__,
         template_folder=str(BASE_DIR / "templates"),
         static_folder=str(BASE_DIR / "static"),
         instance_path=str(BASE_DIR / "instance"),
     )
     configure_app(app, settings)
-    register_logging(app, settings)
+    configure_logging(settings)
     register_extensions(app, settings)
     register_blueprints(app)
-    register_errorhandlers(app)
-    register_hooks(app)
-    app.context_processor(template_globals)
+    register_error_handlers(app)
+    register_request_hooks(app)
     register_commands(app)
-    register_proxy_fix(app, settings)
+    wrap_wsgi_app(app, settings)
     log_startup(app)
     return app
 
 
 def configure_app(app: Flask, settings: Settings) -> None:
-    """Copy the settings Flask and its extensions read from ``app.config``."""
-    from app.database import engine_options
-
-    app.extensions["inkwell.settings"] = settings
+    """Keep the settings on the app and copy what Flask and its extensions read."""
+    app.extensions[SETTINGS_KEY] = settings
     app.json.sort_keys = False
+    app.session_interface = PageSessionInterface()
+    share_compiled_templates(app)
     app.config.update(
         SECRET_KEY=settings.secret_key.get_secret_value(),
         DEBUG=settings.debug,
@@ -72,51 +63,40 @@ def configure_app(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
-        # protect_forms (app/web/forms.py) runs the check, only where a form can change things.
-        WTF_CSRF_CHECK_DEFAULT=False,
     )
-
-
-def register_logging(app: Flask, settings: Settings) -> None:
-    """Console and file handlers with request ids."""
-    from app.logging import configure_logging
-
-    configure_logging(app, settings)
+    if settings.sqlite_path_dir is not None:
+        settings.sqlite_path_dir.mkdir(parents=True, exist_ok=True)
 
 
 def register_extensions(app: Flask, settings: Settings) -> None:
-    """Bind the database, migrations, CORS, CSRF and the rate limiter."""
-    from app.cors import init_cors
-    from app.database import enable_sqlite_foreign_keys, release_session
-    from app.extensions import csrf, db, migrate
-    from app.ratelimit import init_rate_limiting
-    from app.web.forms import protect_forms
+    """Bind the rate limiter, the database, migrations, CSRF protection and CORS.
 
-    if settings.sqlite_path_dir is not None:
-        settings.sqlite_path_dir.mkdir(parents=True, exist_ok=True)
-    teardowns = app.teardown_appcontext_funcs
-    known = len(teardowns)
+    The limiter comes first so that its check runs before any other: requests that a
+    later check rejects (a missing CSRF token) are counted too.
+    """
+    init_rate_limiting(app, settings)
     db.init_app(app)
-    # release_session ends the session as Flask-SQLAlchemy's own teardown does, and also
-    # when the database went away meanwhile; it takes that teardown's place.
-    teardowns[known:] = [release_session]
+    # Runs before Flask-SQLAlchemy's own teardown (Flask calls them in reverse order) and
+    # also ends the session when the database went away during the request.
+    app.teardown_appcontext(release_session)
     with app.app_context():
         enable_sqlite_foreign_keys(db.engine)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     csrf.init_app(app)
-    app.before_request(protect_forms)
     init_cors(app, settings)
-    init_rate_limiting(app, settings)
 
 
 def register_blueprints(app: Flask) -> None:
-    """The JSON API under /api/v1, the HTML pages and the health checks."""
+    """The JSON API under /api/v1 (with its docs), the HTML pages and the health checks."""
+    from app.api import IdConverter
     from app.api import bp as api_bp
-    from app.extensions import csrf, limiter
+    from app.api.docs import docs_bp
     from app.health import bp as health_bp
     from app.web import bp as web_bp
 
+    app.url_map.converters["id"] = IdConverter  # before the API's rules are added
     app.register_blueprint(api_bp)
+    app.register_blueprint(docs_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(health_bp)
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never cookies
@@ -124,18 +104,10 @@ def register_blueprints(app: Flask) -> None:
     limiter.exempt(health_bp)
 
 
-def register_errorhandlers(app: Flask) -> None:
-    """One handler for every error: JSON envelope or HTML error page."""
-    from app.errors import register_error_handlers
-
-    register_error_handlers(app)
-
-
-def register_hooks(app: Flask) -> None:
-    """Request ids, security headers and the access log."""
-    from app.hooks import register_request_hooks
-
-    register_request_hooks(app)
+def register_request_hooks(app: Flask) -> None:
+    """The access log line of every request, and the values every template may use."""
+    app.after_request(log_access)
+    app.context_processor(template_globals)
 
 
 def register_commands(app: Flask) -> None:
@@ -145,27 +117,25 @@ def register_commands(app: Flask) -> None:
     register(app)
 
 
-def register_proxy_fix(app: Flask, settings: Settings) -> None:
-    """Trust ``X-Forwarded-*`` only from the configured number of proxies."""
+def wrap_wsgi_app(app: Flask, settings: Settings) -> None:
+    """ProxyFix (only for the configured number of proxies) inside the request edge.
+
+    The edge is outermost, so that the request id, the timing and the security headers
+    cover everything the app answers.
+    """
     if settings.trusted_proxy_count:
         hops = settings.trusted_proxy_count
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-
-
-def log_startup(app: Flask) -> None:
-    """One start-up line."""
-    from app.lifecycle import log_startup as log_line
-
-    log_line(app)
+    app.wsgi_app = RequestEdge(app.wsgi_app)
 
 
 def template_globals() -> dict:
     """Values every template may use."""
     from flask import current_app
 
-    from app.logging import current_request_id
+    from app.context import current_request_id
 
-    settings = current_app.extensions["inkwell.settings"]
+    settings = current_app.extensions[SETTINGS_KEY]
     return {
         "app_name": settings.app_name,
         "app_version": settings.app_version,

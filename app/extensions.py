@@ -1,15 +1,14 @@
-"""Unbound extension objects; ``create_app`` binds them with ``init_app``."""
+"""Unbound extension objects; ``create_app`` binds them with ``init_app``.
+
+The rate limiter lives beside its key function and limits in :mod:`app.edge.ratelimit`.
+"""
 
 from flask_cors import CORS
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
-from app.models.base import Base
-from app.ratelimit import ApplicationLimiter, rate_limit_key
-
-db = SQLAlchemy(model_class=Base)
+db = SQLAlchemy()
 migrate = Migrate()
 cors = CORS()
 csrf = CSRFProtect()
-limiter = ApplicationLimiter(key_func=rate_limit_key)

@@ -8,7 +8,8 @@ import time
 from flask import Blueprint, Response, current_app
 
 from app.database import ping
-from app.extensions import db, limiter
+from app.edge.ratelimit import limiter
+from app.extensions import db
 from app.helpers import envelope_response
 
 log = logging.getLogger("inkwell.health")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from flask import Response, jsonify, request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from app.logging import current_request_id
+from app.context import current_request_id
 
 
 def success_response(
@@ -63,33 +63,10 @@ def list_response(items: list, skip: int, limit: int, total: int, message: str =
 
 
 def _page_url(skip: int, limit: int) -> str:
+    """A relative reference to another window of this list (never the request's Host)."""
     args = {key: value for key, value in request.args.items() if key not in ("skip", "limit")}
     args.update(skip=skip, limit=limit)
-    return f"{_base_url()}?{urlencode(args)}"
-
-
-# The environ values Werkzeug builds ``request.base_url`` from.
-_BASE_URL_KEYS = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME")
-# Hosts and paths come from clients: the memory of base URLs stays bounded.
-_REMEMBERED_BASE_URLS = 1024
-_base_urls: dict[tuple[str | None, ...], str] = {}
-
-
-def _base_url() -> str:
-    """``request.base_url``, remembered per scheme, host and path.
-
-    Werkzeug rebuilds it on every request, quoting each part anew; on a list page that was
-    a noticeable share of the request.
-    """
-    environ = request.environ
-    key = (*(environ.get(name) for name in _BASE_URL_KEYS), environ.get("PATH_INFO"))
-    url = _base_urls.get(key)
-    if url is None:
-        url = request.base_url  # also validates the host, so a refused one is never kept
-        if len(_base_urls) >= _REMEMBERED_BASE_URLS:
-            _base_urls.clear()
-        _base_urls[key] = url
-    return url
+    return f"{quote(request.script_root + request.path)}?{urlencode(args)}"
 
 
 def error_payload(status: int, message: str, details: list | None = None) -> dict:

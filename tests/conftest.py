@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.extensions import db as _db
+from app.models import Base
 from config import Settings
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
@@ -86,18 +87,16 @@ def app(make_settings, database_url):
 
 def reset_schema() -> None:
     """Give the current app an empty schema: TRUNCATE on PostgreSQL, a fresh SQLite file."""
-    import app.models  # noqa: F401 - registers every table
-
     engine = _db.engine
     if engine.dialect.name == "postgresql":
         _migrate_postgresql_once(engine)
-        tables = ", ".join(f'"{table.name}"' for table in _db.metadata.sorted_tables)
+        tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
         with engine.begin() as connection:
             connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         return
     path = engine.url.database
     if not path or path == ":memory:":
-        _db.create_all()
+        Base.metadata.create_all(engine)
         return
     # Copying a schema built once is much faster than CREATE TABLE for every test.
     engine.dispose()
@@ -138,7 +137,7 @@ def _sqlite_template() -> Path:
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
         template = folder / "schema.db"
         engine = create_engine(f"sqlite:///{template}")
-        _db.metadata.create_all(engine)
+        Base.metadata.create_all(engine)
         engine.dispose()
         _sqlite_templates.append(template)
     return _sqlite_templates[0]

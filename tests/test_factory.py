@@ -1,62 +1,58 @@
-"""The application class: Flask with its per-function async check made once."""
+"""The application factory: independent apps, nothing done at import time."""
 
 from __future__ import annotations
 
-import inspect
+import subprocess
+import sys
+import textwrap
 
-import flask.app
+from flask import Flask
 
-from app import Inkwell, create_app
-
-
-def test_create_app_builds_an_inkwell_app(make_settings):
-    assert isinstance(create_app(make_settings()), Inkwell)
-
-
-def test_each_hook_is_checked_for_async_only_once(make_settings, monkeypatch):
-    application = create_app(make_settings(cors_origins="https://app.example.com"))
-    client = application.test_client()
-    client.get("/api/v1/", headers={"Origin": "https://app.example.com"})
-    checked = []
-
-    def counting(func) -> bool:
-        checked.append(func)
-        return inspect.iscoroutinefunction(func)
-
-    monkeypatch.setattr(flask.app, "iscoroutinefunction", counting)
-    for _ in range(3):
-        response = client.get("/api/v1/", headers={"Origin": "https://app.example.com"})
-        assert response.status_code == 200
-        assert response.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
-    assert checked == []
+from app import create_app
+from config import BASE_DIR
 
 
-def test_async_functions_are_still_run_through_async_to_sync(make_settings, monkeypatch):
-    application = create_app(make_settings())
-
-    async def asynchronous() -> str:
-        return "hello"
-
-    def synchronous() -> str:
-        return "hello"
-
-    monkeypatch.setattr(application, "async_to_sync", lambda func: ("wrapped", func))
-    for _ in range(2):
-        assert application.ensure_sync(asynchronous) == ("wrapped", asynchronous)
-        assert application.ensure_sync(synchronous) is synchronous
+def test_create_app_builds_a_flask_app(make_settings):
+    assert isinstance(create_app(make_settings()), Flask)
 
 
-def test_the_session_is_ended_by_one_teardown(make_settings):
-    from app.database import release_session
+def test_two_apps_keep_their_own_settings(make_settings):
+    first = create_app(make_settings(app_name="First"))
+    second = create_app(make_settings(app_name="Second"))
+    assert first.test_client().get("/health").get_json()["data"]["app"] == "First"
+    assert second.test_client().get("/health").get_json()["data"]["app"] == "Second"
+
+
+def test_importing_the_package_creates_no_app_handler_or_connection():
+    script = textwrap.dedent(
+        """
+        import logging, sys
+        import app, app.extensions, app.models, app.services, app.api, app.web, app.edge
+        import app.edge.middleware, app.edge.ratelimit, app.edge.cors, app.logging
+        root = logging.getLogger()
+        assert root.handlers == [], root.handlers
+        from app.extensions import db
+        try:
+            db.engine
+        except RuntimeError:
+            pass  # no app, no engine: nothing was bound at import time
+        else:
+            sys.exit("an engine exists before any app was created")
+        print("clean")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=BASE_DIR, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "clean"
+
+
+def test_a_request_gives_its_database_connection_back(make_settings):
     from app.extensions import db
 
     application = create_app(make_settings())
-    assert application.teardown_appcontext_funcs.count(release_session) == 1
-    assert not any(
-        getattr(func, "__self__", None) is db for func in application.teardown_appcontext_funcs
-    )
+    client = application.test_client()
+    assert client.get("/").status_code == 200
     with application.app_context():
-        db.session.execute(db.select(1))
-        pool = db.engine.pool
-        assert pool.checkedout() == 1
-    assert pool.checkedout() == 0  # the teardown ended the session and gave back its connection
+        assert db.engine.pool.checkedout() == 0

@@ -1,15 +1,16 @@
 """The JSON API blueprint, mounted under /api/v1; one module per resource."""
 
 from flask import Blueprint, current_app
-from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import BaseConverter
 
 from app.helpers import success_response
+from app.identity import reject_invalid_token
 from app.openapi import api_operation
 from app.schemas import MAX_ID, ApiInfo
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp.before_request(reject_invalid_token)
 
 
 class IdConverter(BaseConverter):
@@ -19,7 +20,9 @@ class IdConverter(BaseConverter):
     weight = 50
 
     def to_python(self, value: str) -> int:
-        """The id as an int; a 404 when no record can have it."""
+        """The id as an int; a 404 when no record can have it (however many digits)."""
+        if len(value) > len(str(MAX_ID)):
+            raise NotFound()
         number = int(value)
         if not 1 <= number <= MAX_ID:
             raise NotFound()
@@ -28,20 +31,6 @@ class IdConverter(BaseConverter):
     def to_url(self, value: object) -> str:
         """The id as digits."""
         return str(int(value))  # type: ignore[call-overload]
-
-
-@bp.record_once
-def _install_converter(state: BlueprintSetupState) -> None:
-    """Make ``<id:...>`` available before the blueprint's rules are added."""
-    state.app.url_map.converters.setdefault("id", IdConverter)
-
-
-@bp.record_once
-def _register_docs(state: BlueprintSetupState) -> None:
-    """The interactive docs live at /api/docs, outside the versioned prefix."""
-    from app.api.docs import docs_bp
-
-    state.app.register_blueprint(docs_bp)
 
 
 @bp.get("/")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Response, url_for
 
 from app.api import bp
-from app.auth import create_access_token, current_user, require_user, unauthorized
+from app.auth import create_access_token
+from app.identity import current_user, require_user, unauthorized
 from app.helpers import json_body, success_response
 from app.openapi import api_operation
 from app.ratelimit import auth_rate_limited

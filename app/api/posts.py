@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, request, url_for
 
 from app.api import bp
-from app.auth import current_user, require_role, require_user, unauthorized
+from app.identity import current_user, require_role, require_user, unauthorized
 from app.helpers import json_body, list_response, success_response, versioned_response
 from app.openapi import api_operation
 from app.schemas import (

@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.logging import current_request_id
+from app.context import NO_REQUEST_ID, current_request_id
 from app.models.base import Base, utcnow
 
 AUDIT_ACTIONS: Final = ("create", "update", "delete", "restore")
@@ -174,7 +174,7 @@ def append_events(connection: Connection, events: Sequence[PendingEvent]) -> Non
     lock_audit_chain(connection)
     occurred_at = utcnow()
     request_id = current_request_id()
-    request_id = None if request_id == "-" else request_id
+    request_id = None if request_id == NO_REQUEST_ID else request_id
     previous = latest_hash(connection)
     occurred_json, request_json = _scalar(occurred_at.isoformat()), _scalar(request_id)
     rows = []

@@ -5,23 +5,35 @@ The audit columns (``date_added``, ``date_updated``, ``added_by``, ``updated_by`
 for unit-of-work flushes and for ORM bulk ``insert()`` / ``update()`` statements alike.
 Models and views never assign them.
 
-Actors are plain user ids. Outside a request (CLI commands, migrations, tests without a
-request) the actor is :data:`SYSTEM_ACTOR_ID`; the actor columns have no foreign key so
-that this system actor needs no row in ``users``.
+Actors are plain user ids, taken from :mod:`app.context` (``acting_as``); outside such a
+block (CLI commands, migrations, maintenance) the actor is :data:`SYSTEM_ACTOR_ID`. The
+actor columns have no foreign key so that this system actor needs no row in ``users``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar
 
-from flask import g, has_app_context
 from sqlalchemy import DateTime, Dialect, MetaData
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
+
+from app.context import ACTOR_SELF, SYSTEM_ACTOR_ID, Actor, acting_as, current_actor
+
+__all__ = [
+    "ACTOR_SELF",
+    "SYSTEM_ACTOR_ID",
+    "Actor",
+    "AuditMixin",
+    "AuditedModel",
+    "Base",
+    "UTCDateTime",
+    "VersionedMixin",
+    "acting_as",
+    "current_actor",
+    "utcnow",
+]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -31,51 +43,10 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-#: The actor of writes made outside a request: CLI commands, migrations, maintenance.
-SYSTEM_ACTOR_ID: Final = 0
-
-
-class _SelfActor:
-    """Marker: each row created is its own actor (self-registration)."""
-
-    def __repr__(self) -> str:
-        return "ACTOR_SELF"
-
-
-#: Pass to :func:`acting_as` when a new user registers: the new row's own id becomes
-#: ``added_by``/``updated_by`` and the actor of its audit event once the id is known.
-ACTOR_SELF: Final = _SelfActor()
-
-Actor = int | _SelfActor
-
-_acting_as: ContextVar[Actor | None] = ContextVar("inkwell_acting_as", default=None)
-
 
 def utcnow() -> datetime:
     """The current time, UTC-aware."""
     return datetime.now(UTC)
-
-
-@contextmanager
-def acting_as(actor: Actor) -> Iterator[None]:
-    """Attribute every write inside the block to ``actor`` (a user id or ACTOR_SELF)."""
-    token = _acting_as.set(actor)
-    try:
-        yield
-    finally:
-        _acting_as.reset(token)
-
-
-def current_actor() -> Actor:
-    """Who is acting: ``acting_as``, else ``g.user_id`` of the request, else the system."""
-    actor = _acting_as.get()
-    if actor is not None:
-        return actor
-    if has_app_context():
-        user_id = g.get("user_id")
-        if isinstance(user_id, int):
-            return user_id
-    return SYSTEM_ACTOR_ID
 
 
 class UTCDateTime(TypeDecorator[datetime]):

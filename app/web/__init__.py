@@ -4,7 +4,6 @@ from flask import Blueprint, Response
 from flask_wtf.csrf import CSRFError
 
 from app.errors import render_error
-from app.web.session import install_session_interface, load_signed_in_user
 from app.web.templating import register_template_helpers
 
 CSRF_FAILED = (
@@ -12,8 +11,6 @@ CSRF_FAILED = (
 )
 
 bp = Blueprint("web", __name__)
-bp.record_once(install_session_interface)
-bp.before_request(load_signed_in_user)
 register_template_helpers(bp)
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TypeVar
 
-from flask import current_app, request
+from flask import request
 from pydantic import BaseModel, ValidationError
 
-from app.extensions import csrf
 from app.schemas import validation_details
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -23,18 +22,6 @@ class FormError(Exception):
     def __init__(self, errors: FieldErrors) -> None:
         super().__init__("form input is invalid")
         self.errors = errors
-
-
-def protect_forms() -> None:
-    """Flask-WTF's CSRF check, for the methods that can change something.
-
-    Flask-WTF's own hook resolves the view's exemptions before it looks at the method, on
-    every request; here a read (GET, HEAD, OPTIONS) is let through first. Exempted views
-    and blueprints (the API, the health checks) stay exempt.
-    """
-    config = current_app.config
-    if request.method in config["WTF_CSRF_METHODS"] and config["WTF_CSRF_ENABLED"]:
-        csrf.protect(apply_exemptions=True)
 
 
 def form_values(names: Iterable[str]) -> dict[str, str]:

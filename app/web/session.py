@@ -7,13 +7,12 @@ from functools import wraps
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, g, has_request_context, redirect, request, session, url_for
-from flask.blueprints import BlueprintSetupState
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
-from flask.wrappers import Request, Response
-from itsdangerous import URLSafeTimedSerializer
+from flask import abort, has_request_context, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 
 from app.auth import SESSION_USER_KEY
+from app.edge.identity import forget_credentials, resolve_credentials
+from app.identity import verified_user
 
 if TYPE_CHECKING:
     from app.models import User
@@ -22,84 +21,39 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-_SERIALIZER = "inkwell.session_serializer"
-
-
 class PageSessionInterface(SecureCookieSessionInterface):
-    """Flask's signed cookie session, marked ``Secure`` whenever it is served over HTTPS.
+    """Flask's signed cookie session, marked ``Secure`` whenever it is served over HTTPS."""
 
-    Flask builds the cookie's signing serializer anew for every request, cookie or not, and
-    works out every cookie attribute before it sees there is nothing to save. Here a request
-    without the cookie gets its empty session straight away, a session nobody touched is
-    not looked at again, and the serializer is built once per app and secret key.
-    """
-
-    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
-        """Flask's serializer, kept on the app until ``SECRET_KEY`` or its fallbacks change."""
-        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
-        cached = app.extensions.get(_SERIALIZER)
-        if cached is None or cached[0] != keys:
-            cached = app.extensions[_SERIALIZER] = (keys, super().get_signing_serializer(app))
-        return cached[1]
-
-    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        """An empty session when the request has no cookie; else Flask's signed one."""
-        cookies_sent = "HTTP_COOKIE" in request.environ
-        if app.secret_key and not (cookies_sent and request.cookies.get(self.get_cookie_name(app))):
-            return self.session_class()
-        return super().open_session(app, request)
-
-    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
-        """Nothing to do for an empty session nobody read or changed; else Flask's saving."""
-        if session or session.modified or session.accessed:
-            super().save_session(app, session, response)
-
-    def get_cookie_secure(self, app: Flask) -> bool:
+    def get_cookie_secure(self, app) -> bool:
         """Secure when configured so, and on every HTTPS request."""
         return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
 
 
-def install_session_interface(state: BlueprintSetupState) -> None:
-    """Use :class:`PageSessionInterface` for the app the pages are registered on."""
-    state.app.session_interface = PageSessionInterface()
-
-
-def load_signed_in_user() -> None:
-    """Put the session's user in ``g.session_user`` and its id in ``g.user_id`` (the actor)."""
-    from app.services import user_service
-
-    user_id = session.get(SESSION_USER_KEY)
-    user = user_service.get_active_user(user_id) if isinstance(user_id, int) else None
-    if user is None and SESSION_USER_KEY in session:
-        # The account was deleted or deactivated since it signed in.
-        session.pop(SESSION_USER_KEY)
-    g.session_user = user
-    g.user_id = user.id if user is not None else None
-    g.claimed_user_id = g.user_id
-
-
 def signed_in_user() -> User | None:
-    """The signed-in user of this page request, if any."""
-    if "session_user" not in g:
-        load_signed_in_user()
-    return g.session_user
+    """The signed-in user of this page request, if any (loaded once per request).
+
+    A session whose account was deleted or deactivated since it signed in is emptied.
+    """
+    state = resolve_credentials()
+    if state.credentials != "session":
+        return None
+    user = verified_user()
+    if user is None:
+        session.pop(SESSION_USER_KEY, None)
+    return user
 
 
 def sign_in(user: User) -> None:
     """Start a fresh session for ``user`` (a new cookie, so no fixation)."""
     session.clear()
     session[SESSION_USER_KEY] = user.id
-    g.session_user = user
-    g.user_id = user.id
-    g.claimed_user_id = user.id
+    forget_credentials()
 
 
 def sign_out() -> None:
     """End the session."""
     session.clear()
-    g.session_user = None
-    g.user_id = None
-    g.claimed_user_id = None
+    forget_credentials()
 
 
 def is_safe_next(target: str | None) -> bool:

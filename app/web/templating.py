@@ -6,13 +6,13 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, g, request, url_for
-from flask.blueprints import BlueprintSetupState
+from flask import Blueprint, Flask, request, url_for
 from jinja2 import BytecodeCache
 from jinja2.bccache import Bucket
 from markupsafe import Markup
 
 from app.markdown import excerpt, render_markdown
+from app.web.session import signed_in_user
 
 # Long values (a post body) are cut in the audit view; the event itself keeps them whole.
 AUDIT_VALUE_LENGTH = 160
@@ -69,11 +69,11 @@ def markdown_filter(text: str) -> Markup:
 
 
 def template_context() -> dict[str, Any]:
-    """The signed-in user (without a query) and where the visitor is now."""
+    """The signed-in user (loaded once per request) and where the visitor is now."""
     next_here = None
     if request.method == "GET" and request.endpoint not in ("web.login", "web.register"):
         next_here = request.full_path.rstrip("?")
-    return {"current_user": g.get("session_user"), "next_here": next_here}
+    return {"current_user": signed_in_user(), "next_here": next_here}
 
 
 class ProcessBytecodeCache(BytecodeCache):
@@ -95,14 +95,13 @@ class ProcessBytecodeCache(BytecodeCache):
 TEMPLATE_BYTECODE = ProcessBytecodeCache()
 
 
-def share_compiled_templates(state: BlueprintSetupState) -> None:
-    """Let the app reuse compiled templates (apps built later, e.g. by each worker or test)."""
-    state.app.jinja_options = {**state.app.jinja_options, "bytecode_cache": TEMPLATE_BYTECODE}
+def share_compiled_templates(app: Flask) -> None:
+    """Let ``app`` reuse templates compiled by earlier apps of the process (workers, tests)."""
+    app.jinja_options = {**app.jinja_options, "bytecode_cache": TEMPLATE_BYTECODE}
 
 
 def register_template_helpers(bp: Blueprint) -> None:
     """Make the filters and globals available to every template of the app."""
-    bp.record_once(share_compiled_templates)
     bp.add_app_template_filter(markdown_filter, "markdown")
     bp.add_app_template_filter(excerpt, "excerpt")
     bp.add_app_template_filter(isoformat, "isoformat")
