@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -30,6 +31,12 @@ RATE_LIMIT_STORAGE_SCHEMES = (
     "redis+unix",
     "redis+sentinel",
     "redis+cluster",
+)
+
+# A host name, optionally with a port, or ``.example.com`` for the domain and its subdomains.
+TRUSTED_HOST_PATTERN = re.compile(
+    r"\.?[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?"  # name[:port] or .domain
+    r"|\[[0-9a-f:.]+\](:[0-9]{1,5})?"  # [IPv6][:port]
 )
 
 # Values of these keys may carry credentials, so errors never echo them.
@@ -74,6 +81,9 @@ class Settings(BaseSettings):
     access_token_expire_minutes: int = Field(30, ge=1)
     trusted_proxy_count: int = Field(0, ge=0, le=10)
     max_content_length: int = Field(1_048_576, ge=1024)
+    auth_account_rate_limit: str = "10 per 15 minutes"
+    trusted_hosts: str = ""
+    audit_anchor_file: str = str(INSTANCE_DIR / "audit-anchors.log")
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
@@ -111,7 +121,7 @@ class Settings(BaseSettings):
             raise ValueError("must be memory:// or a redis:// URL")
         return value
 
-    @field_validator("auth_rate_limit")
+    @field_validator("auth_rate_limit", "auth_account_rate_limit")
     @classmethod
     def _check_auth_rate_limit(cls, value: str) -> str:
         try:
@@ -119,6 +129,14 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError("is not a rate limit such as '5 per minute'") from None
         return value.strip()
+
+    @field_validator("trusted_hosts")
+    @classmethod
+    def _check_trusted_hosts(cls, value: str) -> str:
+        for host in _split_hosts(value):
+            if not TRUSTED_HOST_PATTERN.fullmatch(host):
+                raise ValueError(f"{host!r} is not a host name such as blog.example.com")
+        return value
 
     @field_validator("cors_origins")
     @classmethod
@@ -145,6 +163,11 @@ class Settings(BaseSettings):
         return get_cors_origins(self.cors_origins)
 
     @property
+    def trusted_host_list(self) -> list[str]:
+        """The host names requests may name in ``Host`` (empty: any), from ``TRUSTED_HOSTS``."""
+        return _split_hosts(self.trusted_hosts)
+
+    @property
     def database_backend(self) -> str:
         """The database backend name, without credentials."""
         from sqlalchemy.engine import make_url
@@ -165,6 +188,10 @@ class Settings(BaseSettings):
     def rate_limit(self) -> str:
         """The application-wide limit as a rate-limit string."""
         return f"{self.rate_limit_requests} per {self.rate_limit_period} second"
+
+
+def _split_hosts(value: str) -> list[str]:
+    return [part.strip().lower() for part in value.split(",") if part.strip()]
 
 
 def _split_origins(value: str) -> list[str]:

@@ -1,8 +1,12 @@
 """Gunicorn settings for production: ``gunicorn wsgi:app`` reads this file from the project folder.
 
 Server settings come from the environment (or ``.env``): ``HOST`` (default 127.0.0.1),
-``PORT`` (8000), ``WEB_CONCURRENCY`` (worker processes, default 2 x cores + 1), ``TIMEOUT``
-and ``GRACEFUL_TIMEOUT`` (seconds, default 30). The application's settings are validated here,
+``PORT`` (8000), ``WEB_CONCURRENCY`` (worker processes, default 2 x cores + 1), ``THREADS``
+(threads per worker, default 4), ``TIMEOUT`` and ``GRACEFUL_TIMEOUT`` (seconds, default 30).
+
+Workers are threaded (``gthread``): a client that sends its request slowly holds one thread,
+not a whole worker, so a handful of slow clients cannot stop the server from answering.
+In production, put a buffering reverse proxy (nginx, HAProxy) in front as well. The application's settings are validated here,
 in the master, before any worker starts: a bad value stops the whole server with one line and
 exit status 1 (also ``gunicorn --check-config wsgi:app``) instead of workers that fail to boot.
 """
@@ -35,6 +39,7 @@ class ServerSettings(BaseSettings):
     host: str = Field("127.0.0.1", min_length=1)
     port: int = Field(8000, ge=1, le=65535)
     web_concurrency: int = Field(default_factory=default_workers, ge=1, le=256)
+    threads: int = Field(4, ge=1, le=64)
     timeout: int = Field(30, ge=1)
     graceful_timeout: int = Field(30, ge=1)
 
@@ -73,6 +78,8 @@ wsgi_app = "wsgi:app"
 host = server_settings.host
 bind = [f"[{host}]:{server_settings.port}" if ":" in host else f"{host}:{server_settings.port}"]
 workers = server_settings.web_concurrency
+worker_class = "gthread"
+threads = server_settings.threads
 timeout = server_settings.timeout
 graceful_timeout = server_settings.graceful_timeout
 # The application writes one access line per request itself (app/hooks.py).

@@ -9,9 +9,10 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.database import engine_options, enable_sqlite_foreign_keys, release_session
+from app.database import enable_sqlite_foreign_keys, engine_options, release_session
 from app.edge.access_log import log_access
 from app.edge.cors import init_cors
+from app.edge.json_input import GuardedJSONProvider
 from app.edge.middleware import RequestEdge
 from app.edge.ratelimit import init_rate_limiting, limiter
 from app.errors import register_error_handlers
@@ -51,7 +52,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 def configure_app(app: Flask, settings: Settings) -> None:
     """Keep the settings on the app and copy what Flask and its extensions read."""
     app.extensions[SETTINGS_KEY] = settings
-    app.json.sort_keys = False
+    app.json = GuardedJSONProvider(app)
     app.session_interface = PageSessionInterface()
     share_compiled_templates(app)
     app.config.update(
@@ -63,6 +64,8 @@ def configure_app(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
+        # Flask answers a request for any other Host with 400 (SecurityError).
+        TRUSTED_HOSTS=settings.trusted_host_list or None,
     )
     if settings.sqlite_path_dir is not None:
         settings.sqlite_path_dir.mkdir(parents=True, exist_ok=True)

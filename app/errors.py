@@ -7,7 +7,12 @@ import logging
 from flask import Flask, Response, render_template, request
 from pydantic import ValidationError
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError, UnprocessableEntity
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    SecurityError,
+    UnprocessableEntity,
+)
 
 from app.extensions import db
 from app.helpers import error_response
@@ -50,8 +55,13 @@ class ServiceUnavailable(HTTPException):
 
 
 def wants_json_response() -> bool:
-    """API paths and clients that prefer JSON over HTML get the JSON envelope."""
+    """API paths and clients that prefer JSON over HTML get the JSON envelope.
+
+    So does a request for an untrusted host: no page links can be built for it.
+    """
     if request.path.startswith(("/api/", "/health")):
+        return True
+    if isinstance(request.routing_exception, SecurityError):
         return True
     accept = request.accept_mimetypes
     return accept["application/json"] > accept["text/html"]

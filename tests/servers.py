@@ -34,7 +34,7 @@ from tests.conftest import TEST_SECRET_KEY, service_missing
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 GUNICORN_CONF = PROJECT_DIR / "gunicorn.conf.py"
-SERVER_KEYS = ("HOST", "PORT", "WEB_CONCURRENCY", "TIMEOUT", "GRACEFUL_TIMEOUT")
+SERVER_KEYS = ("HOST", "PORT", "WEB_CONCURRENCY", "THREADS", "TIMEOUT", "GRACEFUL_TIMEOUT")
 SETTINGS_KEYS = tuple(name.upper() for name in Settings.model_fields)
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import TEST_SECRET_KEY
 from tests.servers import GUNICORN_CONF, Gunicorn, run_gunicorn
 
-SERVER_KEYS = ("HOST", "PORT", "WEB_CONCURRENCY", "TIMEOUT", "GRACEFUL_TIMEOUT")
+SERVER_KEYS = ("HOST", "PORT", "WEB_CONCURRENCY", "THREADS", "TIMEOUT", "GRACEFUL_TIMEOUT")
 
 
 @pytest.fixture

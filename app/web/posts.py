@@ -32,6 +32,9 @@ EDITED_ELSEWHERE = (
     "open the post in another tab to compare, or save again to replace their changes."
 )
 POST_ID = f"<int(max={MAX_ID}):post_id>"
+BAD_VERSION = (
+    "This form does not say which version of the post it edits. Reload the post and edit again."
+)
 
 
 def html_page(result: ServicePage, number: int, per_page: int) -> Page:
@@ -145,11 +148,14 @@ def _editable_post(post_id: int) -> tuple[Post, User]:
     return post, user
 
 
-def _expected_version(raw: str | None) -> int | None:
-    """The version the edit form was opened at (None when absent or malformed)."""
-    if raw is None or not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
-        return None
-    return int(raw)
+def _expected_version(raw: str | None) -> int:
+    """The version the edit form was opened at; a form error when absent or malformed."""
+    if raw is None or not (raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_ID))):
+        raise FormError({"form": [BAD_VERSION]})
+    version = int(raw)
+    if not 1 <= version <= MAX_ID:
+        raise FormError({"form": [BAD_VERSION]})
+    return version
 
 
 @bp.route(f"/posts/{POST_ID}/edit", methods=["GET", "POST"])
@@ -164,11 +170,9 @@ def edit_post(post_id: int) -> Response | tuple[str, int]:
     kept = {**values, "version": request.form.get("version", "")}
     try:
         fields = validate_form(PostUpdate, values)
+        expected_version = _expected_version(request.form.get("version"))
         post = post_service.update_post(
-            post.id,
-            user,
-            expected_version=_expected_version(request.form.get("version")),
-            **fields.changes(),
+            post.id, user, expected_version=expected_version, **fields.changes()
         )
     except FormError as invalid:
         return _render_form(post, kept, invalid.errors, 422)
