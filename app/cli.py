@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 
 import click
 from email_validator import EmailNotValidError, validate_email
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -167,23 +168,60 @@ def audit_group() -> None:
     """The audit trail."""
 
 
+def _anchor_file() -> Path:
+    """The anchor file of the current app (AUDIT_ANCHOR_FILE)."""
+    return Path(current_app.extensions["inkwell.settings"].audit_anchor_file)
+
+
 @audit_group.command("verify")
 @with_appcontext
 def verify_command() -> None:
-    """Check the audit trail's hash chain; exit 1 naming the first broken event."""
-    from app.audit import verify_chain
+    """Check the hash chain, its ids and every anchor; exit 1 naming the first failure."""
+    from app.audit import AnchorFileError, read_anchors, verify_chain
     from app.extensions import db
 
+    path = _anchor_file()
+    try:
+        anchors = read_anchors(path)
+    except AnchorFileError as error:
+        raise CommandFailed(str(error)) from None
     with db.engine.connect() as connection:
-        report = verify_chain(connection)
-    if not report.intact:
+        report = verify_chain(connection, anchors)
+    if report.broken_event_id is not None:
         click.echo(
             f"Audit trail broken at event {report.broken_event_id}: {report.reason}"
             f" ({report.checked} events before it are intact)",
             err=True,
         )
         sys.exit(1)
-    click.echo(f"Audit trail intact: {report.checked} events verified")
+    if report.failed_anchor is not None:
+        anchor = report.failed_anchor
+        click.echo(
+            f"Audit trail no longer matches the anchor on line {anchor.line} of {path}"
+            f" (taken {anchor.anchored_at}): {report.reason}",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(
+        f"Audit trail intact: {report.checked} events verified,"
+        f" {report.anchors_checked} anchors hold"
+    )
+
+
+@audit_group.command("anchor")
+@with_appcontext
+def anchor_command() -> None:
+    """Append the chain's head to AUDIT_ANCHOR_FILE (safe to run concurrently, e.g. cron)."""
+    from app.audit import anchor_head
+    from app.extensions import db
+
+    path = _anchor_file()
+    try:
+        with db.engine.connect() as connection:
+            anchor = anchor_head(connection, path)
+    except OSError as error:
+        raise CommandFailed(f"cannot write {path}: {error.strerror}") from None
+    click.echo(f"Anchored event {anchor.event_id} ({anchor.hash}) in {path}")
 
 
 def register_commands(app: Flask) -> None:

@@ -160,26 +160,34 @@ def lock_audit_chain(connection: Connection) -> None:
     connection.info[_LOCK_HELD] = connection.get_transaction()
 
 
-def latest_hash(connection: Connection) -> str:
-    """The hash of the newest event, or the genesis hash of an empty trail."""
+def chain_head(connection: Connection) -> tuple[int, str]:
+    """The id and hash of the newest event, or ``(0, GENESIS_HASH)`` for an empty trail."""
     table = AuditEvent.__table__
-    newest = connection.execute(select(table.c.hash).order_by(table.c.id.desc()).limit(1))
-    return newest.scalar() or GENESIS_HASH
+    newest = connection.execute(
+        select(table.c.id, table.c.hash).order_by(table.c.id.desc()).limit(1)
+    ).first()
+    return (newest.id, newest.hash) if newest is not None else (0, GENESIS_HASH)
 
 
 def append_events(connection: Connection, events: Sequence[PendingEvent]) -> None:
-    """Append ``events`` to the chain in the connection's transaction."""
+    """Append ``events`` to the chain in the connection's transaction.
+
+    Ids are numbered on from the newest event under the chain's lock, not taken from a
+    sequence: a rolled-back write then leaves no gap, so ``verify`` can treat any gap in
+    the ids as events removed.
+    """
     if not events:
         return
     lock_audit_chain(connection)
     occurred_at = utcnow()
     request_id = current_request_id()
     request_id = None if request_id == NO_REQUEST_ID else request_id
-    previous = latest_hash(connection)
+    last_id, previous = chain_head(connection)
     occurred_json, request_json = _scalar(occurred_at.isoformat()), _scalar(request_id)
     rows = []
-    for pending in events:
+    for number, pending in enumerate(events, start=last_id + 1):
         row = {
+            "id": number,
             "occurred_at": occurred_at,
             "entity_type": pending.entity_type,
             "entity_id": pending.entity_id,
@@ -201,7 +209,7 @@ def append_events(connection: Connection, events: Sequence[PendingEvent]) -> Non
 
 def _copy_rows(connection: Connection, rows: list[tuple[dict[str, Any], str]]) -> None:
     """Append many events with PostgreSQL's COPY, in the connection's transaction."""
-    columns = [*HASHED_FIELDS, "hash"]
+    columns = ["id", *HASHED_FIELDS, "hash"]
     cursor = connection.connection.driver_connection.cursor()
     with cursor.copy(f"COPY audit_events ({', '.join(columns)}) FROM STDIN") as copy:
         for row, changes_json in rows:
