@@ -6,10 +6,10 @@ from flask import Response, url_for
 
 from app.api import bp
 from app.auth import create_access_token
-from app.identity import current_user, require_user, unauthorized
+from app.edge.ratelimit import auth_rate_limited
 from app.helpers import json_body, success_response
+from app.identity import current_user, require_user, unauthorized
 from app.openapi import api_operation
-from app.ratelimit import auth_rate_limited
 from app.schemas import TokenRequest, TokenResponse, UserCreate, UserResponse, validate
 from app.services import user_service
 
@@ -27,6 +27,7 @@ BAD_CREDENTIALS = "Invalid username or password"
     errors=(409,),
     description="Usernames and emails are unique ignoring case (409 when taken).",
 )
+@auth_rate_limited
 def register() -> Response:
     """Create an account; the password is stored only as a salted hash."""
     payload = validate(UserCreate, json_body())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request
 from werkzeug.wrappers import Response
 
-from app.ratelimit import auth_rate_limited
+from app.edge.ratelimit import auth_rate_limited
 from app.schemas import TokenRequest, UserCreate
 from app.services import Conflict, user_service
 from app.web import bp
@@ -49,6 +49,7 @@ def login() -> Response | tuple[str, int]:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@auth_rate_limited
 def register() -> Response | tuple[str, int]:
     """Create an account and sign in with it."""
     if request.method == "GET":
