@@ -60,7 +60,7 @@ def test_server_errors_carry_the_headers_too(app, client):
 
 
 def test_forked_workers_mint_different_ids():
-    from app.hooks import new_request_id
+    from app.edge.middleware import new_request_id
 
     read_end, write_end = os.pipe()
     child = os.fork()
@@ -74,3 +74,56 @@ def test_forked_workers_mint_different_ids():
 def test_request_id_header_appears_once_per_response(client):
     response = client.get("/api/v1/", headers={"X-Request-ID": "abc-123"})
     assert response.headers.getlist("X-Request-ID") == ["abc-123"]
+
+
+def app_with_views(make_settings, **overrides):
+    """An app with views that set their own request id and security headers."""
+    from flask import Response
+
+    from app import create_app
+
+    application = create_app(make_settings(**overrides))
+
+    def own_request_id() -> Response:
+        return Response("ok", headers={"X-Request-ID": "chosen-by-the-view"})
+
+    def own_policy() -> Response:
+        return Response("ok", headers={"Content-Security-Policy": "default-src 'none'"})
+
+    application.add_url_rule("/test/own-id", view_func=own_request_id)
+    application.add_url_rule("/test/own-policy", view_func=own_policy)
+    return application
+
+
+def test_the_edge_request_id_replaces_one_the_app_set(make_settings):
+    client = app_with_views(make_settings).test_client()
+    response = client.get("/test/own-id", headers={"X-Request-ID": "from-the-client"})
+    assert response.headers.getlist("X-Request-ID") == ["from-the-client"]
+
+
+def test_a_security_header_the_app_set_is_kept(make_settings):
+    response = app_with_views(make_settings).test_client().get("/test/own-policy")
+    assert response.headers.getlist("Content-Security-Policy") == ["default-src 'none'"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_hsts_is_sent_when_a_trusted_proxy_served_https(make_settings):
+    client = app_with_views(make_settings, trusted_proxy_count=1).test_client()
+    response = client.get("/health/live", headers={"X-Forwarded-Proto": "https"})
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_forwarded_https_from_an_untrusted_client_gets_no_hsts(make_settings):
+    client = app_with_views(make_settings).test_client()
+    response = client.get("/health/live", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" not in response.headers
+
+
+def test_the_request_id_is_in_every_log_line_of_the_request(make_settings):
+    from pathlib import Path
+
+    application = app_with_views(make_settings)
+    application.test_client().get("/api/v1/missing", headers={"X-Request-ID": "follow-me"})
+    log_file = Path(application.extensions["inkwell.settings"].log_file)
+    lines = [line for line in log_file.read_text().splitlines() if "GET /api/v1/missing" in line]
+    assert lines and all("[follow-me]" in line for line in lines)

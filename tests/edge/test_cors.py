@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
+from flask_cors import cross_origin
 
 from app import create_app
-from app.cors import ALLOWED_HEADERS, EXPOSED_HEADERS
+from app.edge.cors import ALLOWED_HEADERS, EXPOSED_HEADERS
 
 ALLOWED = "https://app.example.com"
 OTHER_ALLOWED = "http://localhost:3000"
+PARTNER = "https://partner.example.org"
 API = "/api/v1/"
 
 
 def boom() -> str:
     """Fails, to show that a 500 carries the CORS headers too."""
     raise RuntimeError("kaboom")
+
+
+@cross_origin(origins=[PARTNER], methods=["GET"], max_age=5)
+def partner_feed() -> str:
+    """A view with CORS options of its own: only the partner's origin may read it."""
+    return "for the partner"
 
 
 @pytest.fixture
@@ -25,6 +33,7 @@ def build_app(make_settings):
     def build(cors_origins: str = f"{ALLOWED},{OTHER_ALLOWED}", **overrides) -> Flask:
         application = create_app(make_settings(cors_origins=cors_origins, **overrides))
         application.add_url_rule("/test/boom", view_func=boom)
+        application.add_url_rule("/test/partner", view_func=partner_feed)
         return application
 
     return build
@@ -184,7 +193,7 @@ def test_repeated_requests_get_the_same_cors_headers_once_each(build_app):
         assert response.headers.getlist("Vary") == ["Origin"]
 
 
-def test_remembered_answers_do_not_leak_to_other_origins(build_app):
+def test_answers_to_one_origin_do_not_leak_to_another(build_app):
     client = build_app().test_client()
     for origin in [ALLOWED, "https://evil.example", ALLOWED, OTHER_ALLOWED, "https://evil.example"]:
         response = client.get(API, headers={"Origin": origin})
@@ -192,7 +201,7 @@ def test_remembered_answers_do_not_leak_to_other_origins(build_app):
         assert response.headers.getlist("Access-Control-Allow-Origin") == expected
 
 
-def test_remembered_preflights_follow_the_requested_headers(build_app):
+def test_repeated_preflights_follow_the_requested_headers(build_app):
     client = build_app().test_client()
     for _ in range(2):
         allowed = preflight(client, ALLOWED, headers="Authorization")
@@ -202,9 +211,9 @@ def test_remembered_preflights_follow_the_requested_headers(build_app):
 
 
 @pytest.mark.parametrize("path", ["/no/such/page", "/test/boom", "/api/v1"])
-def test_error_and_redirect_responses_after_remembered_answers_carry_one_origin(build_app, path):
+def test_error_and_redirect_responses_after_an_answered_request_carry_one_origin(build_app, path):
     client = build_app().test_client()
-    client.get(API, headers={"Origin": ALLOWED})  # the answer for this kind of request is known
+    client.get(API, headers={"Origin": ALLOWED})
     response = client.get(path, headers={"Origin": ALLOWED})
     assert response.status_code >= 300
     assert response.headers.getlist("Access-Control-Allow-Origin") == [ALLOWED]
@@ -213,16 +222,42 @@ def test_error_and_redirect_responses_after_remembered_answers_carry_one_origin(
     ]
 
 
-def test_remembered_answers_stay_bounded(build_app):
-    from app.cors import REMEMBERED_ANSWERS, RememberedCors
+def test_a_view_with_its_own_cors_options_answers_by_them(build_app):
+    client = build_app().test_client()
+    partner = client.get("/test/partner", headers={"Origin": PARTNER})
+    ours = client.get("/test/partner", headers={"Origin": ALLOWED})
+    assert partner.headers.getlist("Access-Control-Allow-Origin") == [PARTNER]
+    assert cors_headers(ours) == []
 
-    application = build_app()
-    client = application.test_client()
-    for number in range(REMEMBERED_ANSWERS + 10):
-        client.get(API, headers={"Origin": f"https://site{number}.example"})
-    (remembered,) = [
-        hook for hook in application.after_request_funcs[None] if isinstance(hook, RememberedCors)
-    ]
-    assert 0 < len(remembered._answers) <= REMEMBERED_ANSWERS
+
+@pytest.mark.parametrize("origin", [ALLOWED, PARTNER])
+def test_a_view_with_its_own_cors_options_leaves_the_api_answers_alone(build_app, origin):
+    client = build_app().test_client()
+    client.get("/test/partner", headers={"Origin": origin})  # requested first
+    client.options(
+        "/test/partner", headers={"Origin": origin, "Access-Control-Request-Method": "GET"}
+    )
+    response = client.get(API, headers={"Origin": origin})
+    expected = [origin] if origin == ALLOWED else []
+    assert response.headers.getlist("Access-Control-Allow-Origin") == expected
+    preflight_answer = preflight(client, ALLOWED)
+    assert preflight_answer.headers["Access-Control-Allow-Origin"] == ALLOWED
+    assert int(preflight_answer.headers["Access-Control-Max-Age"]) == 600
+
+
+def test_origin_is_matched_ignoring_case(build_app):
+    response = build_app().test_client().get(API, headers={"Origin": ALLOWED.upper()})
+    assert response.headers["Access-Control-Allow-Origin"] == ALLOWED.upper()
+
+
+def test_vary_keeps_what_the_app_varies_on(build_app):
+    client = build_app().test_client()
+    with client.session_transaction() as session:
+        session["user_id"] = 1
     response = client.get(API, headers={"Origin": ALLOWED})
-    assert response.headers.getlist("Access-Control-Allow-Origin") == [ALLOWED]
+    assert {"origin", "cookie"} <= header_list(response.headers.get("Vary"))
+
+
+def test_wildcard_answers_do_not_vary_on_origin(build_app):
+    response = build_app(cors_origins="*").test_client().get(API, headers={"Origin": ALLOWED})
+    assert "origin" not in header_list(response.headers.get("Vary"))

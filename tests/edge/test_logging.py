@@ -8,6 +8,7 @@ import logging
 import re
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 from app import create_app
 
@@ -15,6 +16,7 @@ LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z [A-Z]+ [\w.-]+ \[[^\
 
 
 def read_lines(path: str) -> list[str]:
+    """The lines of the log file at ``path``."""
     return Path(path).read_text(encoding="utf-8").splitlines()
 
 
@@ -136,3 +138,103 @@ def test_a_failing_console_does_not_cost_the_file_its_line(make_settings, monkey
     monkeypatch.setattr(sys, "stderr", BrokenConsole())
     monkeypatch.setattr(logging, "raiseExceptions", False)
     assert len(lines_of_one_request(make_settings, "/api/v1/", "console-broken")) == 1
+
+
+CONTROLS = "".join(
+    chr(code) for code in [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029]
+)
+NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def visible(character: str) -> str:
+    """How a text line shows a control character."""
+    code = ord(character)
+    if character in NAMED_ESCAPES:
+        return NAMED_ESCAPES[character]
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def raw_lines(path: str) -> list[bytes]:
+    """The log file's lines, split only where a line really ends."""
+    data = Path(path).read_bytes()
+    assert data.endswith(b"\n")
+    return data[:-1].split(b"\n")
+
+
+def raw_controls(line: bytes) -> list[str]:
+    """The control characters of ``line`` that were written raw."""
+    return [character for character in line.decode("utf-8") if character in CONTROLS]
+
+
+def request_with_controls(make_settings, **overrides) -> tuple[str, str]:
+    """Serve a path holding every control character; the log file and that path."""
+    app = create_app(make_settings(**overrides))
+    path = "/api/v1/ctl-" + CONTROLS + "-end"
+    app.test_client().get(quote(path), headers={"X-Request-ID": "controls"})
+    return app.extensions["inkwell.settings"].log_file, path
+
+
+def test_every_control_character_in_a_request_is_escaped_in_text_lines(make_settings):
+    log_file, _ = request_with_controls(make_settings)
+    lines = raw_lines(log_file)
+    assert all(raw_controls(line) == [] for line in lines)
+    (access,) = [line.decode() for line in lines if b"inkwell.access [controls]" in line]
+    assert "/api/v1/ctl-" + "".join(visible(c) for c in CONTROLS) + "-end 404" in access
+
+
+def test_every_control_character_in_a_request_is_escaped_in_json_lines(make_settings):
+    log_file, path = request_with_controls(make_settings, log_format="json")
+    lines = raw_lines(log_file)
+    assert all(raw_controls(line) == [] for line in lines)
+    entries = [json.loads(line) for line in lines]
+    (access,) = [entry for entry in entries if entry["logger"] == "inkwell.access"]
+    assert access["path"] == path
+    assert access["status"] == 404
+
+
+def test_a_backslash_is_doubled_so_escapes_stay_unambiguous(make_settings):
+    app = create_app(make_settings())
+    logging.getLogger("inkwell.test").warning("a real \\n and a newline\n")
+    text = Path(app.extensions["inkwell.settings"].log_file).read_text(encoding="utf-8")
+    assert "a real \\\\n and a newline\\n" in text
+
+
+def test_a_traceback_stays_on_the_line_of_its_message(make_settings):
+    app = create_app(make_settings())
+    try:
+        raise ValueError("broken\x1b[31m")
+    except ValueError:
+        logging.getLogger("inkwell.test").exception("it failed")
+    lines = raw_lines(app.extensions["inkwell.settings"].log_file)
+    (failed,) = [line.decode() for line in lines if b"it failed" in line]
+    assert "Traceback (most recent call last):" in failed
+    assert "ValueError: broken\\x1b[31m" in failed
+    assert all(raw_controls(line) == [] for line in lines)
+
+
+def test_json_exception_is_one_field_of_one_line(make_settings):
+    app = create_app(make_settings(log_format="json"))
+    try:
+        raise ValueError("broken")
+    except ValueError:
+        logging.getLogger("inkwell.test").exception("it failed")
+    entries = [json.loads(line) for line in raw_lines(app.extensions["inkwell.settings"].log_file)]
+    (failed,) = [entry for entry in entries if entry["message"] == "it failed"]
+    assert failed["exception"].endswith("ValueError: broken")
+
+
+def test_a_new_app_replaces_the_log_handlers_of_the_last(make_settings, tmp_path):
+    first = create_app(make_settings(log_file=str(tmp_path / "first.log")))
+    create_app(make_settings(log_file=str(tmp_path / "second.log")))
+    first.test_client().get("/api/v1/", headers={"X-Request-ID": "after-rebuild"})
+    assert "[after-rebuild]" not in (tmp_path / "first.log").read_text()
+    assert (tmp_path / "second.log").read_text().count("[after-rebuild]") == 1
+
+
+def test_log_file_is_reopened_after_rotation(make_settings, tmp_path):
+    log_file = tmp_path / "rotated.log"
+    app = create_app(make_settings(log_file=str(log_file)))
+    log_file.rename(tmp_path / "rotated.log.1")
+    app.test_client().get("/api/v1/", headers={"X-Request-ID": "after-rotation"})
+    assert "[after-rotation]" in log_file.read_text()
+    assert "[after-rotation]" not in (tmp_path / "rotated.log.1").read_text()
