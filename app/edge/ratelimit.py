@@ -124,15 +124,16 @@ def add_rate_limit_headers(response: Response) -> Response:
 
 
 def limiter_config(settings: Settings) -> dict[str, Any]:
-    """Flask-Limiter settings derived from Inkwell's."""
+    """Flask-Limiter settings that differ between applications.
+
+    The rest (strategy, headers, error handling) is given to the limiter's constructor:
+    the one limiter object outlives every application it is bound to.
+    """
     return {
         "RATELIMIT_ENABLED": settings.rate_limit_enabled,
         "RATELIMIT_STORAGE_URI": (
             limiter_storage.STORAGE_SCHEME_PREFIX + settings.rate_limit_storage_url
         ),
-        "RATELIMIT_STRATEGY": "fixed-window",
-        "RATELIMIT_HEADERS_ENABLED": False,
-        "RATELIMIT_SWALLOW_ERRORS": True,
     }
 
 

@@ -238,3 +238,13 @@ def test_log_file_is_reopened_after_rotation(make_settings, tmp_path):
     app.test_client().get("/api/v1/", headers={"X-Request-ID": "after-rotation"})
     assert "[after-rotation]" in log_file.read_text()
     assert "[after-rotation]" not in (tmp_path / "rotated.log.1").read_text()
+
+
+def test_access_line_names_the_user_of_a_valid_token(app, client, log_path, make_user):
+    from tests.api_helpers import auth_headers
+
+    user = make_user("logged")
+    headers = {**auth_headers(app, user), "X-Request-ID": "who-am-i"}
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+    (access,) = [line for line in read_lines(log_path) if "[who-am-i]" in line]
+    assert access.endswith(f"client=127.0.0.1 user={user.id}")
