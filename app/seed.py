@@ -1,7 +1,7 @@
 """Demo data for ``flask seed``: users, posts and comments, inserted in bulk.
 
 Rows go in through ORM bulk ``insert()`` statements, so the one stamping listener stamps
-them and every row still gets its audit event (see :mod:`app.models.listeners`).
+them and every row still gets its audit event (see :mod:`app.models.bulk`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from app.auth import hash_password
-from app.models import Comment, Post, PostStatus, Role, User, utcnow
-from app.models.listeners import BULK_COPY, reserve_ids
+from app.models import BULK_COPY, Comment, Post, PostStatus, Role, User, reserve_ids, utcnow
 
 #: Every demo user signs in with this password.
 DEMO_PASSWORD = "demo-password"

@@ -1,9 +1,10 @@
 """Declarative base, the audit columns every model carries, and who is acting.
 
 The audit columns (``date_added``, ``date_updated``, ``added_by``, ``updated_by``,
-``deleted_at``, ``deleted_by``) are stamped in one place, :mod:`app.models.listeners`,
-for unit-of-work flushes and for ORM bulk ``insert()`` / ``update()`` statements alike.
-Models and views never assign them.
+``deleted_at``, ``deleted_by``) are stamped in one place, :mod:`app.models.stamping`
+for unit-of-work flushes and :mod:`app.models.bulk` for ORM bulk ``insert()`` /
+``update()`` statements. Models and views never assign them. Which rows are live is
+decided in :mod:`app.models.soft_delete`.
 
 Actors are plain user ids, taken from :mod:`app.context` (``acting_as``); outside such a
 block (CLI commands, migrations, maintenance) the actor is :data:`SYSTEM_ACTOR_ID`. The
@@ -23,6 +24,8 @@ from app.context import ACTOR_SELF, SYSTEM_ACTOR_ID, Actor, acting_as, current_a
 
 __all__ = [
     "ACTOR_SELF",
+    "DELETED_ROWS_SQL",
+    "LIVE_ROWS_SQL",
     "SYSTEM_ACTOR_ID",
     "Actor",
     "AuditMixin",
@@ -42,6 +45,13 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+#: The live-rows condition as SQL text, for partial indexes; :func:`app.models.soft_delete.live`
+#: is the same condition as an expression (a test holds the two equal).
+LIVE_ROWS_SQL = "deleted_at IS NULL"
+#: Its opposite, for the admins' indexes of soft-deleted rows.
+DELETED_ROWS_SQL = "deleted_at IS NOT NULL"
 
 
 def utcnow() -> datetime:
@@ -119,7 +129,7 @@ class AuditedModel(AuditMixin, Base):
 
 
 class VersionedMixin:
-    """An optimistic-concurrency counter (the mapper's ``version_id_col``) and its ETag."""
+    """An optimistic-concurrency counter (the mapper's ``version_id_col``)."""
 
     version: Mapped[int] = mapped_column(nullable=False)
 
@@ -127,9 +137,3 @@ class VersionedMixin:
     def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805 - a declared_attr gets the class
         """Let SQLAlchemy bump ``version`` and refuse stale UPDATEs."""
         return {"version_id_col": cls.version}
-
-    @property
-    def etag(self) -> str:
-        """A strong entity tag that changes with every committed write."""
-        entity = getattr(self, "__audit_entity__", type(self).__name__.lower())
-        return f'"{entity}-{self.id}-v{self.version}"'  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, Index, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import AuditedModel, VersionedMixin
+from app.models.base import DELETED_ROWS_SQL, AuditedModel, VersionedMixin
 
 if TYPE_CHECKING:
     from app.models.post import Post
@@ -37,8 +37,8 @@ class Comment(VersionedMixin, AuditedModel):
             "ix_comments_deleted_at",
             "deleted_at",
             "id",
-            postgresql_where=text("deleted_at IS NOT NULL"),
-            sqlite_where=text("deleted_at IS NOT NULL"),
+            postgresql_where=text(DELETED_ROWS_SQL),
+            sqlite_where=text(DELETED_ROWS_SQL),
         ),
     )
 

@@ -9,7 +9,8 @@ workers or hosts at once) keeps them exact, and a rolled-back write leaves them 
 
 On PostgreSQL the triggers are statement-level with transition tables, so a bulk insert
 of 10,000 posts costs one grouped upsert rather than 10,000; SQLite gets row triggers.
-The same DDL is used by migration 0004 and by ``create_all`` (tests on SQLite).
+``create_all`` installs this DDL (tests on SQLite); migration 0004 carries its own copy,
+as it was when that revision was written.
 """
 
 # ruff: noqa: S608 - the DDL below is built from constants only, never from input
@@ -19,17 +20,15 @@ from __future__ import annotations
 from sqlalchemy import DDL, BigInteger, Integer, event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base
+from app.models.base import LIVE_ROWS_SQL, Base
 
 #: The ``author_id`` of the row that counts the whole feed (no user has id 0).
 FEED_ALL = 0
 
-_COUNTED = "status = 'published' AND deleted_at IS NULL"
-
 
 def _counted(row: str) -> str:
-    """The condition under which the post ``row`` counts in the feed."""
-    return f"{row}.status = 'published' AND {row}.deleted_at IS NULL"
+    """The condition under which the post ``row`` counts in the feed: published and live."""
+    return f"{row}.status = 'published' AND {row}.{LIVE_ROWS_SQL}"
 
 
 _UPSERT = (
@@ -87,13 +86,6 @@ POSTGRESQL_TRIGGERS = [
     "REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION feed_counts_apply()",
 ]
 
-POSTGRESQL_DROP = [
-    "DROP TRIGGER IF EXISTS feed_counts_insert ON posts",
-    "DROP TRIGGER IF EXISTS feed_counts_update ON posts",
-    "DROP TRIGGER IF EXISTS feed_counts_delete ON posts",
-    "DROP FUNCTION IF EXISTS feed_counts_apply()",
-]
-
 
 def _sqlite_delta(rows: list[tuple[str, int]]) -> str:
     """One upsert applying the deltas of the ``OLD``/``NEW`` rows in ``rows``."""
@@ -117,15 +109,6 @@ SQLITE_TRIGGERS = [
     f"{_sqlite_delta([('OLD', -1), ('NEW', 1)])} END",
     "CREATE TRIGGER feed_counts_delete AFTER DELETE ON posts BEGIN "
     f"{_sqlite_delta([('OLD', -1)])} END",
-]
-
-#: Fills ``feed_counts`` from the posts already there (migration, repair).
-RECOUNT = [
-    "DELETE FROM feed_counts",
-    f"INSERT INTO feed_counts (author_id, published) "
-    f"SELECT {FEED_ALL}, count(*) FROM posts WHERE {_COUNTED}",
-    "INSERT INTO feed_counts (author_id, published) "
-    f"SELECT author_id, count(*) FROM posts WHERE {_COUNTED} GROUP BY author_id",
 ]
 
 

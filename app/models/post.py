@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import AuditedModel, VersionedMixin
+from app.models.base import DELETED_ROWS_SQL, LIVE_ROWS_SQL, AuditedModel, VersionedMixin
 
 if TYPE_CHECKING:
     from app.models.comment import Comment
@@ -58,8 +58,8 @@ class Post(VersionedMixin, AuditedModel):
             "status",
             "published_at",
             "id",
-            postgresql_where=text("deleted_at IS NULL"),
-            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text(LIVE_ROWS_SQL),
+            sqlite_where=text(LIVE_ROWS_SQL),
         ),
         # An author's posts: the published ones newest first, or all of them.
         Index(
@@ -68,23 +68,23 @@ class Post(VersionedMixin, AuditedModel):
             "status",
             "published_at",
             "id",
-            postgresql_where=text("deleted_at IS NULL"),
-            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text(LIVE_ROWS_SQL),
+            sqlite_where=text(LIVE_ROWS_SQL),
         ),
         Index(
             "ix_posts_author_id",
             "author_id",
             "id",
-            postgresql_where=text("deleted_at IS NULL"),
-            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text(LIVE_ROWS_SQL),
+            sqlite_where=text(LIVE_ROWS_SQL),
         ),
         # The admins' list of deleted posts.
         Index(
             "ix_posts_deleted_at",
             "deleted_at",
             "id",
-            postgresql_where=text("deleted_at IS NOT NULL"),
-            sqlite_where=text("deleted_at IS NOT NULL"),
+            postgresql_where=text(DELETED_ROWS_SQL),
+            sqlite_where=text(DELETED_ROWS_SQL),
         ),
         CheckConstraint("status IN ('draft', 'published')", name="status"),
         CheckConstraint("status = 'draft' OR published_at IS NOT NULL", name="published_has_date"),
