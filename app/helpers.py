@@ -9,6 +9,7 @@ from flask import Response, jsonify, request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from app.context import current_request_id
+from app.services.concurrency import etag_for
 
 
 def success_response(
@@ -26,7 +27,7 @@ def versioned_response(
         schema.model_validate(record).to_json(),
         message,
         status,
-        headers={"ETag": record.etag, **headers},
+        headers={"ETag": etag_for(record), **headers},
     )
 
 

@@ -194,7 +194,7 @@ def prepare_data(database_url: str, posts: int) -> Dataset:
     from app.models import Post, Role, acting_as
     from app.models.base import SYSTEM_ACTOR_ID
     from app.seed import seed_demo_data
-    from app.services import post_service, user_service
+    from app.services import feed_service, user_service
     from config import Settings
 
     settings = Settings(
@@ -232,7 +232,7 @@ def prepare_data(database_url: str, posts: int) -> Dataset:
             statements.append((statement, dict(parameters or {})))
 
         event.listen(engine, "before_cursor_execute", capture)
-        page = post_service.feed_page(0, 20)
+        page = feed_service.feed_page(0, 20)
         event.remove(engine, "before_cursor_execute", capture)
         sql, params = statements[-1]
         return Dataset(

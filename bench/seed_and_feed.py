@@ -24,7 +24,7 @@ from app import create_app
 from app.audit import verify_chain
 from app.extensions import db
 from app.seed import seed_demo_data
-from app.services import post_service
+from app.services import feed_service
 from config import Settings
 
 
@@ -72,7 +72,7 @@ def main() -> None:
         for skip in (0, args.posts // 2):
             page = timed(
                 f"feed page skip={skip}",
-                lambda skip=skip: post_service.list_published_posts(skip=skip, limit=20),
+                lambda skip=skip: feed_service.list_published_posts(skip=skip, limit=20),
             )
             print(f"  {len(page.items)} of {page.total}")
 

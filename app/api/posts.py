@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Response, request, url_for
 
 from app.api import bp
-from app.identity import current_user, require_role, require_user, unauthorized
 from app.helpers import json_body, list_response, success_response, versioned_response
+from app.identity import current_user, require_role, require_user, unauthorized
 from app.openapi import api_operation
 from app.schemas import (
+    POST_LIST,
     AuditEventResponse,
     Pagination,
     PostCreate,
@@ -16,10 +17,9 @@ from app.schemas import (
     PostResponse,
     PostUpdate,
     RecordQuery,
-    post_list_item,
     validate,
 )
-from app.services import post_service
+from app.services import feed_service, post_service
 from app.services.concurrency import versions_from_if_match
 
 
@@ -40,8 +40,8 @@ def post_response(post, message: str = "OK", status: int = 200, **headers: str) 
 def list_posts() -> Response:
     """One page of the published posts, optionally of one author."""
     query = PostListQuery.from_args(request.args)
-    page = post_service.feed_page(query.skip, query.limit, query.author)
-    items = [post_list_item(row) for row in page.items]
+    page = feed_service.feed_page(query.skip, query.limit, query.author)
+    items = POST_LIST.dump_python(POST_LIST.validate_python(page.items), mode="json")
     return list_response(items, page.skip, page.limit, page.total)
 
 

@@ -7,8 +7,8 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
-from app.models import Comment, Post, User
-from app.models.listeners import INCLUDE_DELETED
+from app.models import INCLUDE_DELETED, Comment, Post, User
+from app.models.soft_delete import deleted
 from app.services._transaction import transaction
 from app.services.concurrency import ExpectedVersion, check_version, stale_write_error
 from app.services.errors import Conflict, NotFound, PermissionDenied, StaleVersion
@@ -113,7 +113,7 @@ def list_deleted_comments(actor: User, skip: int = 0, limit: int = 20) -> Page[C
     return paginate(
         db.session,
         Comment,
-        where=[Comment.deleted_at.is_not(None)],
+        where=[deleted(Comment)],
         order_by=(Comment.deleted_at.desc(), Comment.id.desc()),
         skip=skip,
         limit=limit,

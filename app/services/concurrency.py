@@ -1,8 +1,9 @@
 """Optimistic concurrency: versions, ETags and ``If-Match``.
 
 Posts and comments carry a ``version`` (SQLAlchemy's ``version_id_col``) that every
-committed write increments; their ``etag`` property is built from it. Callers pass the
-version they read as ``expected_version`` to enforce ``If-Match``.
+committed write increments. Their entity tag is built (:func:`etag_for`) and parsed
+(:func:`versions_from_if_match`) here, in one format: ``"<entity>-<id>-v<version>"``.
+Callers pass the version they read as ``expected_version`` to enforce ``If-Match``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,12 @@ from app.services.errors import PreconditionFailed, StaleVersion
 ExpectedVersion = int | Collection[int] | None
 
 _ENTITY_TAG = re.compile(r'"(?P<entity>[a-z]+)-(?P<id>\d+)-v(?P<version>\d+)"')
+
+
+def etag_for(record: VersionedMixin) -> str:
+    """The strong entity tag of ``record``: it changes with every committed write."""
+    entity = getattr(record, "__audit_entity__", type(record).__name__.lower())
+    return f'"{entity}-{record.id}-v{record.version}"'  # type: ignore[attr-defined]
 
 
 def check_version(entity: str, obj: VersionedMixin, expected: ExpectedVersion) -> None:

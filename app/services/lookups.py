@@ -8,8 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.models import Post, PostStatus, User
-from app.models.listeners import INCLUDE_DELETED
+from app.models import INCLUDE_DELETED, Post, PostStatus, User
 from app.services.pages import Page, paginate
 
 

@@ -1,19 +1,33 @@
-"""A page of results: the items of one ``skip``/``limit`` window and the exact total."""
+"""Pagination: one ``skip``/``limit`` window of a list and its exact total, for every list.
+
+:func:`read_window` is the one way a list is read, by the ORM lists (through
+:func:`paginate`) and by the API's Core feed alike:
+
+* the window's ids are picked first (``ids``), which an index covering the filter and the
+  order answers with an index-only scan, and only those rows are then read (``rows``);
+* the total comes from ``counter`` when one is kept (``feed_counts``), else from a COUNT;
+* with a counter and a reverse order, a window past the middle is walked in from the far
+  end on PostgreSQL, so that the deepest page is as cheap as the first.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import Connection, Row, Select, Subquery, func, inspect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.models.listeners import INCLUDE_DELETED
+from app.models import INCLUDE_DELETED
 
 ItemT = TypeVar("ItemT")
+
+#: The name of the window's id column, and of the total column of a first window.
+WINDOW_ID = "id"
+TOTAL = "total"
 
 
 @dataclass(frozen=True)
@@ -36,6 +50,87 @@ class Page(Generic[ItemT]):
         return self.skip > 0
 
 
+def read_from_the_end(skip: int, total: int, dialect: str) -> bool:
+    """Whether a window starting at ``skip`` of ``total`` rows is walked in from the far end.
+
+    Past the middle an index walked backwards reaches the window sooner; only PostgreSQL
+    gets such windows, whose offset from the end is computed inside the statement.
+    """
+    return total // 2 < skip < total and dialect == "postgresql"
+
+
+def read_window(
+    executor: Session | Connection,
+    ids: Select[Any],
+    rows: Callable[[Subquery], Select[Any]],
+    *,
+    order_by: Sequence[Any],
+    skip: int,
+    limit: int,
+    counter: ColumnElement[int] | None = None,
+    reverse_order_by: Sequence[Any] = (),
+    total_with_rows: bool = False,
+    execution_options: Mapping[str, Any] | None = None,
+) -> Page[Row[Any]]:
+    """One window of a list, in ``order_by`` order, and the list's exact total.
+
+    ``ids`` selects the key of every row of the list as ``id`` (its filter included);
+    ``rows(window)`` reads the rows whose ids are in the ``window`` subquery. ``counter``
+    is a scalar subquery reading the total kept elsewhere; without it the total is a
+    COUNT over ``ids``. ``total_with_rows`` reads the first window and the counter in one
+    statement (a ``total`` column after the row's own), saving a round trip.
+    """
+    if skip < 0 or limit < 1:
+        raise ValueError("skip must be >= 0 and limit >= 1")
+    options = dict(execution_options or {})
+    if total_with_rows and counter is not None and skip == 0:
+        window = ids.order_by(*order_by).limit(limit).subquery("window")
+        statement = rows(window).add_columns(counter.label(TOTAL)).order_by(*order_by)
+        items = executor.execute(statement.execution_options(**options)).all()
+        total = items[0].total if items else _total(executor, ids, counter, options)
+        return Page(items=list(items), total=total, skip=skip, limit=limit)
+    total = _total(executor, ids, counter, options)
+    if (
+        counter is not None
+        and reverse_order_by
+        and read_from_the_end(skip, total, _dialect(executor))
+    ):
+        # The count is read again inside this statement, so it matches the snapshot the
+        # ids come from: rows behind the window = count - skip - limit, exactly. The LIMIT
+        # stays a constant so that the planner expects a handful of ids.
+        window_ids = (
+            ids.order_by(*reverse_order_by)
+            .offset(func.greatest(counter - skip - limit, 0))
+            .limit(min(limit, total - skip))
+        )
+    else:
+        window_ids = ids.order_by(*order_by).offset(skip).limit(limit)
+    statement = rows(window_ids.subquery("window")).order_by(*order_by)
+    items = executor.execute(statement.execution_options(**options)).all()
+    return Page(items=list(items), total=total, skip=skip, limit=limit)
+
+
+def _total(
+    executor: Session | Connection,
+    ids: Select[Any],
+    counter: ColumnElement[int] | None,
+    options: Mapping[str, Any],
+) -> int:
+    """The list's exact total: read from ``counter``, else counted over ``ids``."""
+    if counter is not None:
+        statement = select(counter)
+    else:
+        statement = select(func.count()).select_from(ids.subquery())
+    return executor.scalar(statement.execution_options(**options)) or 0
+
+
+def _dialect(executor: Session | Connection) -> str:
+    """The name of the database dialect ``executor`` talks to."""
+    if isinstance(executor, Connection):
+        return executor.dialect.name
+    return executor.get_bind().dialect.name
+
+
 def paginate(
     session: Session,
     entity: type[ItemT],
@@ -48,62 +143,28 @@ def paginate(
     include_deleted: bool = False,
     counter: ColumnElement[int] | None = None,
     reverse_order_by: Sequence[Any] = (),
-    deferred_join: bool = False,
 ) -> Page[ItemT]:
-    """One window of ``entity`` rows matching ``where`` in ``order_by`` order, and their count.
+    """:func:`read_window` over ORM objects of ``entity`` matching ``where``.
 
-    ``counter``, a subquery reading the exact count kept elsewhere (``feed_counts``),
-    saves the COUNT. ``deferred_join`` first picks the window's ids alone, which an index
-    covering ``where`` and ``order_by`` answers with an index-only scan, and only then
-    reads those rows. With ``counter`` and ``reverse_order_by`` too, a window past the
-    middle is walked in from the far end on PostgreSQL, so the deepest page is as cheap
-    as the first.
+    The soft-delete hook filters both the ids and the rows unless ``include_deleted``;
+    ``options`` (eager loads) apply to the rows.
     """
-    if skip < 0 or limit < 1:
-        raise ValueError("skip must be >= 0 and limit >= 1")
-    execution_options = {INCLUDE_DELETED: True} if include_deleted else {}
-    if counter is not None:
-        total = session.scalar(select(counter)) or 0
-    else:
-        total = session.scalar(
-            select(func.count())
-            .select_from(entity)
-            .where(*where)
-            .execution_options(**execution_options)
-        )
-    if deferred_join:
-        key = inspect(entity).primary_key[0]
-        ids = select(key.label("id")).select_from(entity).where(*where)
-        from_the_end = (
-            counter is not None
-            and reverse_order_by
-            and read_from_the_end(skip, total, session.get_bind().dialect.name)
-        )
-        if from_the_end:
-            # The count is read again inside this statement, so it matches the snapshot
-            # the ids come from: rows behind the window = count - skip - limit, exactly.
-            # The LIMIT stays a constant so that the planner expects a handful of ids.
-            ids = (
-                ids.order_by(*reverse_order_by)
-                .offset(func.greatest(counter - skip - limit, 0))
-                .limit(min(limit, total - skip))
-            )
-        else:
-            ids = ids.order_by(*order_by).offset(skip).limit(limit)
-        window = ids.subquery("window")
-        statement = select(entity).join(window, key == window.c.id)
-    else:
-        statement = select(entity).where(*where).offset(skip).limit(limit)
-    items = session.scalars(
-        statement.order_by(*order_by).options(*options).execution_options(**execution_options)
-    ).all()
-    return Page(items=list(items), total=total or 0, skip=skip, limit=limit)
+    key = inspect(entity).primary_key[0]
+    ids = select(key.label(WINDOW_ID)).select_from(entity).where(*where)
 
+    def objects(window: Subquery) -> Select[Any]:
+        """The ``entity`` objects whose ids are in ``window``."""
+        return select(entity).join(window, key == window.c[WINDOW_ID]).options(*options)
 
-def read_from_the_end(skip: int, total: int, dialect: str) -> bool:
-    """Whether a window starting at ``skip`` of ``total`` rows is walked in from the far end.
-
-    Past the middle an index walked backwards reaches the window sooner; only PostgreSQL
-    gets such windows, whose offset from the end is computed inside the statement.
-    """
-    return total // 2 < skip < total and dialect == "postgresql"
+    page = read_window(
+        session,
+        ids,
+        objects,
+        order_by=order_by,
+        skip=skip,
+        limit=limit,
+        counter=counter,
+        reverse_order_by=reverse_order_by,
+        execution_options={INCLUDE_DELETED: True} if include_deleted else None,
+    )
+    return Page(items=[row[0] for row in page.items], total=page.total, skip=skip, limit=limit)

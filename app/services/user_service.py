@@ -7,8 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.auth import hash_password, verify_password
 from app.extensions import db
-from app.models import ACTOR_SELF, Role, User
-from app.models.listeners import INCLUDE_DELETED
+from app.models import ACTOR_SELF, INCLUDE_DELETED, Role, User
 from app.services._transaction import conflict_from, transaction
 from app.services.errors import Conflict, NotFound
 

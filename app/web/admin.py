@@ -10,7 +10,14 @@ from werkzeug.wrappers import Response
 
 from app.models import SYSTEM_ACTOR_ID
 from app.schemas import MAX_ID, AuditQuery
-from app.services import Conflict, audit_service, comment_service, lookups, post_service
+from app.services import (
+    Conflict,
+    audit_service,
+    comment_service,
+    feed_service,
+    lookups,
+    post_service,
+)
 from app.services.pages import Page as ServicePage
 from app.web import bp
 from app.web.forms import field_errors
@@ -81,7 +88,7 @@ def deleted() -> str:
     comments_number = parse_page(request.args.get("comments_page"))
     posts_window = page_window(posts_number, DELETED_PER_PAGE)
     comments_window = page_window(comments_number, DELETED_PER_PAGE)
-    posts: ServicePage = post_service.list_deleted_posts(
+    posts: ServicePage = feed_service.list_deleted_posts(
         admin, posts_window.skip, posts_window.limit
     )
     comments: ServicePage = comment_service.list_deleted_comments(

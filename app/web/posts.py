@@ -16,7 +16,14 @@ from app.schemas import (
     PostCreate,
     PostUpdate,
 )
-from app.services import PreconditionFailed, comment_service, lookups, post_service, user_service
+from app.services import (
+    PreconditionFailed,
+    comment_service,
+    feed_service,
+    lookups,
+    post_service,
+    user_service,
+)
 from app.services.pages import Page as ServicePage
 from app.web import bp
 from app.web.forms import FieldErrors, FormError, form_values, validate_form
@@ -48,7 +55,7 @@ def home() -> str:
     """Published posts, newest first, ``?page=N``."""
     number = parse_page(request.args.get("page"))
     window = page_window(number, POSTS_PER_PAGE)
-    result = post_service.list_published_posts(window.skip, window.limit)
+    result = feed_service.list_published_posts(window.skip, window.limit)
     return render_template("home.html", page=html_page(result, number, POSTS_PER_PAGE))
 
 
@@ -60,7 +67,7 @@ def author(username: str) -> str:
     user = user_service.get_user_by_username(username)
     number = parse_page(request.args.get("page"))
     window = page_window(number, POSTS_PER_PAGE)
-    result = post_service.list_user_posts(user.id, window.skip, window.limit)
+    result = feed_service.list_user_posts(user.id, window.skip, window.limit)
     viewer = signed_in_user()
     drafts = []
     if viewer is not None and viewer.id == user.id and number == 1:

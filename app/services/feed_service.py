@@ -1,0 +1,231 @@
+"""The lists of posts: the public feed (ORM for the pages, Core for the API), an author's
+posts and the admins' list of deleted posts.
+
+Every list is read by :func:`app.services.pages.read_window`. The feed's exact totals
+come from ``feed_counts`` (kept by triggers, see :mod:`app.models.feed_count`), so no
+list counts every published post.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Select, Subquery, func, select
+from sqlalchemy.orm import joinedload
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.database import read_connection
+from app.extensions import db
+from app.models import FeedCount, Post, PostStatus, User
+from app.models.feed_count import FEED_ALL
+from app.models.soft_delete import deleted, live_rows
+from app.services.pages import WINDOW_ID, Page, paginate, read_window
+from app.services.permissions import require_admin
+
+FEED_ORDER = (Post.published_at.desc(), Post.id.desc())
+#: The feed read from its far end (oldest first), for windows past its middle.
+FEED_ORDER_REVERSED = (Post.published_at.asc(), Post.id.asc())
+
+_POSTS, _USERS = Post.__table__, User.__table__
+_CORE_FEED_ORDER = (_POSTS.c.published_at.desc(), _POSTS.c.id.desc())
+_CORE_FEED_ORDER_REVERSED = (_POSTS.c.published_at.asc(), _POSTS.c.id.asc())
+#: The post columns a feed item carries; the author comes as ``author_username``.
+_FEED_POST_COLUMNS = (
+    "id",
+    "title",
+    "slug",
+    "body",
+    "status",
+    "published_at",
+    "author_id",
+    "version",
+    "deleted_at",
+    "date_added",
+    "date_updated",
+    "added_by",
+    "updated_by",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedAuthor:
+    """Who wrote a post of the feed."""
+
+    id: int
+    username: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPost:
+    """A post of the API's feed, read as a plain row rather than an ORM object.
+
+    It has a post's attributes, so whatever renders a :class:`~app.models.Post` renders
+    it too; ``author`` is None when the author's account is soft-deleted.
+    """
+
+    id: int
+    title: str
+    slug: str
+    body: str
+    status: PostStatus
+    published_at: datetime | None
+    author_id: int
+    version: int
+    deleted_at: datetime | None
+    date_added: datetime
+    date_updated: datetime
+    added_by: int
+    updated_by: int
+    author: FeedAuthor | None
+
+
+def feed_counter(author_id: int | None = None) -> ColumnElement[int]:
+    """A subquery reading the exact number of live published posts (of one author or all)."""
+    scope = FEED_ALL if author_id is None else author_id
+    return func.coalesce(
+        select(FeedCount.published).where(FeedCount.author_id == scope).scalar_subquery(), 0
+    )
+
+
+# -- the pages' lists: ORM objects -------------------------------------------------------
+
+
+def list_published_posts(
+    skip: int = 0, limit: int = 20, author_username: str | None = None
+) -> Page[Post]:
+    """Published posts, newest first (``published_at`` desc, id desc), with authors loaded."""
+    where = [Post.status == PostStatus.PUBLISHED]
+    author_id = None
+    if author_username is not None:
+        author_id = db.session.scalar(
+            select(User.id).where(func.lower(User.username) == func.lower(author_username))
+        )
+        if author_id is None:
+            return Page(items=[], total=0, skip=skip, limit=limit)
+        where.append(Post.author_id == author_id)
+    return paginate(
+        db.session,
+        Post,
+        where=where,
+        order_by=FEED_ORDER,
+        skip=skip,
+        limit=limit,
+        options=[joinedload(Post.author)],
+        counter=feed_counter(author_id),
+        reverse_order_by=FEED_ORDER_REVERSED,
+    )
+
+
+def list_user_posts(
+    user_id: int, skip: int = 0, limit: int = 20, *, include_drafts: bool = False
+) -> Page[Post]:
+    """A user's posts, newest first; drafts only when asked (the author's own view)."""
+    where = [Post.author_id == user_id]
+    if include_drafts:
+        return paginate(
+            db.session,
+            Post,
+            where=where,
+            order_by=(Post.id.desc(),),
+            skip=skip,
+            limit=limit,
+            options=[joinedload(Post.author)],
+        )
+    where.append(Post.status == PostStatus.PUBLISHED)
+    return paginate(
+        db.session,
+        Post,
+        where=where,
+        order_by=FEED_ORDER,
+        skip=skip,
+        limit=limit,
+        options=[joinedload(Post.author)],
+        counter=feed_counter(user_id),
+        reverse_order_by=FEED_ORDER_REVERSED,
+    )
+
+
+def list_deleted_posts(actor: User, skip: int = 0, limit: int = 20) -> Page[Post]:
+    """Soft-deleted posts, most recently deleted first (admins only)."""
+    require_admin(actor)
+    return paginate(
+        db.session,
+        Post,
+        where=[deleted(Post)],
+        order_by=(Post.deleted_at.desc(), Post.id.desc()),
+        skip=skip,
+        limit=limit,
+        options=[joinedload(Post.author)],
+        include_deleted=True,
+    )
+
+
+# -- the API's feed: Core rows, no ORM objects ---------------------------------------------
+
+
+def feed_page(skip: int = 0, limit: int = 20, author_username: str | None = None) -> Page[FeedPost]:
+    """The API's feed: published live posts newest first, as :class:`FeedPost`, and the total.
+
+    The first window reads the total in the same statement; a later window reads it
+    first, to know whether to walk in from the far end. The statements are Core, so the
+    ORM's soft-delete hook does not see them: they apply :func:`live_rows` themselves.
+    """
+    if skip < 0 or limit < 1:
+        raise ValueError("skip must be >= 0 and limit >= 1")
+    with read_connection(db) as connection:
+        return _feed_window(connection, skip, limit, author_username)
+
+
+def _feed_window(
+    connection: Connection, skip: int, limit: int, author_username: str | None
+) -> Page[FeedPost]:
+    """:func:`feed_page` on ``connection``."""
+    where = [_POSTS.c.status == PostStatus.PUBLISHED, live_rows(_POSTS)]
+    author_id = None
+    if author_username is not None:
+        author_id = connection.scalar(_live_author_id(author_username))
+        if author_id is None:
+            return Page(items=[], total=0, skip=skip, limit=limit)
+        where.append(_POSTS.c.author_id == author_id)
+    page = read_window(
+        connection,
+        select(_POSTS.c.id.label(WINDOW_ID)).where(*where),
+        _feed_rows,
+        order_by=_CORE_FEED_ORDER,
+        skip=skip,
+        limit=limit,
+        counter=feed_counter(author_id),
+        reverse_order_by=_CORE_FEED_ORDER_REVERSED,
+        total_with_rows=True,
+    )
+    return Page(
+        items=[_feed_post(row) for row in page.items], total=page.total, skip=skip, limit=limit
+    )
+
+
+def _live_author_id(username: str) -> Select[tuple[int]]:
+    """The id of the live user called ``username`` (ignoring case)."""
+    return select(_USERS.c.id).where(
+        func.lower(_USERS.c.username) == func.lower(username), live_rows(_USERS)
+    )
+
+
+def _feed_rows(window: Subquery) -> Select[tuple]:
+    """The posts whose ids are in ``window``, with the username of their live author."""
+    live_author = (_USERS.c.id == _POSTS.c.author_id) & live_rows(_USERS)
+    return (
+        select(*(_POSTS.c[name] for name in _FEED_POST_COLUMNS), _USERS.c.username)
+        .select_from(
+            _POSTS.join(window, _POSTS.c.id == window.c[WINDOW_ID]).outerjoin(_USERS, live_author)
+        )
+        .where(live_rows(_POSTS))
+    )
+
+
+def _feed_post(row: tuple) -> FeedPost:
+    """A :class:`FeedPost` from a row of :func:`_feed_rows` (a trailing total is ignored)."""
+    values = dict(zip(_FEED_POST_COLUMNS, row, strict=False))
+    username = row[len(_FEED_POST_COLUMNS)]
+    author = None if username is None else FeedAuthor(values["author_id"], username)
+    return FeedPost(**values, author=author)
