@@ -22,7 +22,7 @@ def count_comments(app) -> int:
     """How many comments exist, deleted ones included."""
     from app.extensions import db
     from app.models import Comment
-    from app.models.listeners import INCLUDE_DELETED
+    from app.models import INCLUDE_DELETED
 
     with app.app_context():
         statement = select(func.count(Comment.id)).execution_options(**{INCLUDE_DELETED: True})

@@ -24,9 +24,9 @@ def feed(client, query: str = "", headers: dict[str, str] | None = None) -> tupl
 
 def orm_feed(db, author_username: str | None = None) -> list[int]:
     """The whole feed's ids, newest first, read through the ORM and its soft-delete hook."""
-    from app.services import post_service
+    from app.services import feed_service
 
-    return [post.id for post in post_service.list_published_posts(0, 100, author_username).items]
+    return [post.id for post in feed_service.list_published_posts(0, 100, author_username).items]
 
 
 @contextmanager
@@ -129,15 +129,15 @@ def test_the_first_page_is_one_statement_on_one_connection(app, db, client, make
 def test_a_read_inside_a_transaction_sees_its_uncommitted_writes(app, db, make_post):
     """Inside a transaction the feed reads on that transaction's connection, no other."""
     from app.models import PostStatus
-    from app.services import post_service
+    from app.services import feed_service
 
     post = make_post()
     db.session.execute(update(Post).values(status=PostStatus.DRAFT, published_at=None))
     with database_activity(db) as activity:
-        assert post_service.feed_page(0, 20).total == 0
+        assert feed_service.feed_page(0, 20).total == 0
     assert activity["checkouts"] == 0
     db.session.rollback()
-    page = post_service.feed_page(0, 20)
+    page = feed_service.feed_page(0, 20)
     assert ([row.id for row in page.items], page.total) == ([post.id], 1)
     assert db.session.scalar(select(Post.status).where(Post.id == post.id)) == PostStatus.PUBLISHED
 
@@ -159,6 +159,6 @@ def test_a_read_inside_a_transaction_sees_its_uncommitted_writes(app, db, make_p
     ],
 )
 def test_timestamps_are_rendered_in_utc_whatever_zone_they_come_in(moment, expected):
-    from app.schemas import _utc_isoformat
+    from app.schemas.common import utc_isoformat
 
-    assert _utc_isoformat(moment) == expected
+    assert utc_isoformat(moment) == expected

@@ -24,7 +24,7 @@ def count_posts(app) -> int:
     """How many posts exist, deleted ones included."""
     from app.extensions import db
     from app.models import Post
-    from app.models.listeners import INCLUDE_DELETED
+    from app.models import INCLUDE_DELETED
 
     with app.app_context():
         statement = select(func.count(Post.id)).execution_options(**{INCLUDE_DELETED: True})
@@ -35,7 +35,7 @@ def stored_post(app, post_id: int):
     """The post row as stored, deleted or not."""
     from app.extensions import db
     from app.models import Post
-    from app.models.listeners import INCLUDE_DELETED
+    from app.models import INCLUDE_DELETED
 
     with app.app_context():
         statement = (

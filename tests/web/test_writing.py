@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from app.models import AuditEvent, Comment, Post
-from app.models.listeners import INCLUDE_DELETED
+from app.models import INCLUDE_DELETED
 from tests.web_helpers import (
     BROWSER,
     checked_value,

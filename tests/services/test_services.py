@@ -18,10 +18,11 @@ from app.services import (
     StaleVersion,
     audit_service,
     comment_service,
+    feed_service,
     post_service,
     user_service,
 )
-from app.services.concurrency import versions_from_if_match
+from app.services.concurrency import etag_for, versions_from_if_match
 
 # -- errors --------------------------------------------------------------------------------
 
@@ -157,7 +158,7 @@ def test_a_draft_has_no_published_at(db, make_user):
 def test_publishing_a_draft_later_sets_published_at(db, make_user, make_post):
     author = make_user()
     post = make_post(author, status="draft")
-    updated = post_service.publish_post(post.id, author)
+    updated = post_service.update_post(post.id, author, status="published")
     assert updated.published_at is not None
 
 
@@ -313,7 +314,7 @@ def test_feed_lists_published_posts_newest_first(db, make_user, make_post):
     set_published_at(db, middle.id, 20)
     set_published_at(db, new.id, 10)
     make_post(author, status="draft")
-    page = post_service.list_published_posts()
+    page = feed_service.list_published_posts()
     assert [post.id for post in page.items] == [new.id, middle.id, old.id]
     assert page.total == 3
 
@@ -323,7 +324,7 @@ def test_feed_breaks_ties_by_newest_id(db, make_user, make_post):
     first, second = make_post(author), make_post(author)
     db.session.execute(update(Post).values(published_at=utcnow()))
     db.session.commit()
-    assert [post.id for post in post_service.list_published_posts().items] == [
+    assert [post.id for post in feed_service.list_published_posts().items] == [
         second.id,
         first.id,
     ]
@@ -332,7 +333,7 @@ def test_feed_breaks_ties_by_newest_id(db, make_user, make_post):
 def test_feed_pages_with_skip_and_limit_and_an_exact_total(db, make_user, make_post):
     author = make_user()
     ids = [make_post(author).id for _ in range(5)]
-    page = post_service.list_published_posts(skip=1, limit=2)
+    page = feed_service.list_published_posts(skip=1, limit=2)
     assert [post.id for post in page.items] == [ids[3], ids[2]]
     assert (page.total, page.skip, page.limit, page.has_next, page.has_prev) == (
         5,
@@ -347,7 +348,7 @@ def test_feed_excludes_deleted_posts(db, make_user, make_post):
     author = make_user()
     kept, gone = make_post(author), make_post(author)
     post_service.delete_post(gone.id, author)
-    page = post_service.list_published_posts()
+    page = feed_service.list_published_posts()
     assert [post.id for post in page.items] == [kept.id]
     assert page.total == 1
 
@@ -356,13 +357,13 @@ def test_feed_filters_by_author_ignoring_case(db, make_user, make_post):
     alice = make_user("alice")
     make_post(make_user("bob"))
     mine = make_post(alice)
-    page = post_service.list_published_posts(author_username="ALICE")
+    page = feed_service.list_published_posts(author_username="ALICE")
     assert [post.id for post in page.items] == [mine.id]
 
 
 def test_feed_of_an_unknown_author_is_empty(db, make_post):
     make_post()
-    assert post_service.list_published_posts(author_username="nobody").total == 0
+    assert feed_service.list_published_posts(author_username="nobody").total == 0
 
 
 def count_queries(db):
@@ -383,7 +384,7 @@ def test_feed_loads_authors_without_extra_queries(db, make_user, make_post):
     db.session.expunge_all()
     statements, stop = count_queries(db)
     try:
-        page = post_service.list_published_posts()
+        page = feed_service.list_published_posts()
         names = [post.author.username for post in page.items]
     finally:
         stop()
@@ -395,8 +396,8 @@ def test_user_posts_include_drafts_only_when_asked(db, make_user, make_post):
     author = make_user()
     published = make_post(author)
     draft = make_post(author, status="draft")
-    public = post_service.list_user_posts(author.id)
-    own = post_service.list_user_posts(author.id, include_drafts=True)
+    public = feed_service.list_user_posts(author.id)
+    own = feed_service.list_user_posts(author.id, include_drafts=True)
     assert [post.id for post in public.items] == [published.id]
     assert [post.id for post in own.items] == [draft.id, published.id]
 
@@ -406,14 +407,14 @@ def test_deleted_posts_are_listed_for_admins(db, make_user, make_admin, make_pos
     post = make_post(author)
     make_post(author)
     post_service.delete_post(post.id, author)
-    page = post_service.list_deleted_posts(make_admin())
+    page = feed_service.list_deleted_posts(make_admin())
     assert [item.id for item in page.items] == [post.id]
     assert page.items[0].author.id == author.id
 
 
 def test_deleted_posts_are_not_listed_for_authors(db, make_user):
     with pytest.raises(PermissionDenied):
-        post_service.list_deleted_posts(make_user())
+        feed_service.list_deleted_posts(make_user())
 
 
 # -- comments ------------------------------------------------------------------------------
@@ -568,5 +569,5 @@ def test_if_match_headers_become_expected_versions(header, expected):
 def test_an_etag_round_trips_through_if_match(db, make_user, make_post):
     author = make_user()
     post = make_post(author)
-    expected = versions_from_if_match(post.etag, "post", post.id)
+    expected = versions_from_if_match(etag_for(post), "post", post.id)
     assert post_service.update_post(post.id, author, title="OK", expected_version=expected)

@@ -8,10 +8,15 @@ import pytest
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from app.hooks import REQUEST_ID_KEY
-from app.models import AuditEvent, Post, User, acting_as
+from app.models import (
+    AuditEvent,
+    AuditTrailImmutableError,
+    HardDeleteRefusedError,
+    Post,
+    User,
+    acting_as,
+)
 from app.models.audit_event import GENESIS_HASH, MASKED, event_hash
-from app.models.listeners import AuditTrailImmutableError, HardDeleteRefusedError
 from app.services import post_service, user_service
 
 
@@ -62,12 +67,14 @@ def test_soft_delete_and_restore_append_their_own_actions(db, make_user, make_ad
     assert deleted.changes["deleted_at"]["old"] is None
 
 
-def test_event_records_the_request_id(app):
-    from app.extensions import db
-
-    with app.test_request_context("/", environ_base={REQUEST_ID_KEY: "req-123"}):
-        user_service.register_user("alice", "alice@example.com", "password-123")
-        assert events(db)[0].request_id == "req-123"
+def test_event_records_the_request_id(db, client):
+    response = client.post(
+        "/api/v1/auth/register",
+        json={"username": "alice", "email": "alice@example.com", "password": "password-123"},
+        headers={"X-Request-ID": "req-123"},
+    )
+    assert response.status_code == 201
+    assert events(db)[0].request_id == "req-123"
 
 
 def test_event_outside_a_request_has_no_request_id(db):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from flask import g
 from sqlalchemy import insert, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
 
@@ -19,6 +18,7 @@ from app.models import (
     acting_as,
     current_actor,
 )
+from app.services.concurrency import etag_for
 
 
 def new_user(db, username: str = "alice") -> User:
@@ -102,23 +102,16 @@ def test_outside_a_request_the_actor_is_the_system(db):
     assert user.added_by == SYSTEM_ACTOR_ID == 0
 
 
-def test_in_a_request_the_actor_is_g_user_id(app):
-    with app.test_request_context("/"):
-        g.user_id = 31
-        from app.extensions import db
-
+def test_acting_as_names_the_actor(db):
+    with acting_as(31):
         user = new_user(db)
-        assert user.added_by == 31
+    assert user.added_by == 31
 
 
-def test_acting_as_wins_over_the_request_user(app):
-    with app.test_request_context("/"):
-        g.user_id = 31
-        from app.extensions import db
-
-        with acting_as(32):
-            user = new_user(db)
-        assert user.added_by == 32
+def test_the_innermost_acting_as_wins(db):
+    with acting_as(31), acting_as(32):
+        user = new_user(db)
+    assert user.added_by == 32
 
 
 def test_self_actor_makes_a_new_user_its_own_creator(db):
@@ -250,7 +243,7 @@ def test_versions_count_committed_writes(db):
     post.title = "Again"
     db.session.commit()
     assert post.version == 2
-    assert post.etag == f'"post-{post.id}-v2"'
+    assert etag_for(post) == f'"post-{post.id}-v2"'
 
 
 def test_stale_write_is_refused(app, db):

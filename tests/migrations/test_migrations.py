@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -122,4 +123,18 @@ def test_the_append_only_trigger_is_created_only_on_postgresql(migrated_app):
 def test_the_application_never_calls_create_all():
     sources = (BASE_DIR / "app").rglob("*.py")
     offenders = [str(path) for path in sources if "create_all(" in Path(path).read_text()]
+    assert offenders == []
+
+
+def test_no_revision_imports_application_code():
+    """A revision is history: editing the application must never change what it does."""
+    offenders = []
+    for path in sorted((BASE_DIR / "migrations" / "versions").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            offenders += [f"{path.name}: {name}" for name in names if name.split(".")[0] == "app"]
     assert offenders == []

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from app.models import Post, PostStatus
+from app.services import feed_service
 from tests.api_helpers import auth_headers
 
 
@@ -15,6 +16,13 @@ def api_total(client, author: str | None = None) -> int:
     response = client.get(f"/api/v1/posts{query}")
     assert response.status_code == 200
     return response.get_json()["pagination"]["total"]
+
+
+def feed_total(author_id: int | None = None) -> int:
+    """The total the services report for the whole feed or one author's published posts."""
+    if author_id is None:
+        return feed_service.list_published_posts(0, 1).total
+    return feed_service.list_user_posts(author_id, 0, 1).total
 
 
 def real_total(db, author_id: int | None = None) -> int:
@@ -102,24 +110,22 @@ def test_editing_a_title_leaves_the_total(app, client, make_post):
 
 def test_a_rolled_back_write_leaves_the_total(app, db, make_post):
     """The counters change in the writer's transaction, so a rollback undoes them too."""
-    from app.services import post_service
 
     make_post()
     db.session.execute(update(Post).values(status=PostStatus.DRAFT, published_at=None))
-    assert post_service.feed_total() == 0
+    assert feed_total() == 0
     db.session.rollback()
-    assert post_service.feed_total() == 1
+    assert feed_total() == 1
 
 
 def test_bulk_updates_keep_the_total_exact(app, db, make_post):
     """One statement changing many rows moves the count by all of them."""
-    from app.services import post_service
 
     for _ in range(3):
         make_post()
     db.session.execute(update(Post).values(status=PostStatus.DRAFT, published_at=None))
     db.session.commit()
-    assert post_service.feed_total() == 0 == real_total(db)
+    assert feed_total() == 0 == real_total(db)
 
 
 def test_seeded_posts_are_counted(app, db):
@@ -127,13 +133,12 @@ def test_seeded_posts_are_counted(app, db):
     from app.models import acting_as
     from app.models.base import SYSTEM_ACTOR_ID
     from app.seed import seed_demo_data
-    from app.services import post_service
 
     with acting_as(SYSTEM_ACTOR_ID):
         report = seed_demo_data(db.session, posts=120, users=3, seed=7)
-    assert post_service.feed_total() == real_total(db)
+    assert feed_total() == real_total(db)
     for author_id in report_author_ids(db, report.usernames):
-        assert post_service.feed_total(author_id) == real_total(db, author_id)
+        assert feed_total(author_id) == real_total(db, author_id)
 
 
 def report_author_ids(db, usernames) -> list[int]:
@@ -147,8 +152,6 @@ def report_author_ids(db, usernames) -> list[int]:
 def test_total_equals_a_real_count_after_a_mixed_sequence(app, client, db, make_user, seed):
     """Creates, drafts, publishes, deletes and restores in a random order keep count == COUNT(*)."""
     import random
-
-    from app.services import post_service
 
     rng = random.Random(seed)
     authors = [make_user(f"mixed{seed}x{n}", role="admin") for n in range(3)]
@@ -184,37 +187,35 @@ def test_total_equals_a_real_count_after_a_mixed_sequence(app, client, db, make_
             assert response.status_code == 200
             live.append(entry)
     db.session.remove()
-    assert api_total(client) == real_total(db) == post_service.feed_total()
+    assert api_total(client) == real_total(db) == feed_total()
     for author in authors:
         assert api_total(client, author.username) == real_total(db, author.id)
 
 
 def test_every_window_matches_the_newest_first_feed(app, db, make_user, make_post):
     """Windows past the middle (read from the far end on PostgreSQL) equal a plain slice."""
-    from app.services import post_service
 
     author, other = make_user(), make_user()
     for number in range(7):
         make_post(author if number % 3 else other)
     make_post(author, status="draft")
-    feed = [post.id for post in post_service.list_published_posts(0, 100).items]
+    feed = [post.id for post in feed_service.list_published_posts(0, 100).items]
     assert len(feed) == 7
     for skip in range(0, 9):
-        page = post_service.list_published_posts(skip, 3)
+        page = feed_service.list_published_posts(skip, 3)
         assert [post.id for post in page.items] == feed[skip : skip + 3], skip
         assert page.total == 7
 
 
 def test_every_author_window_matches_the_authors_feed(app, db, make_user, make_post):
     """The author filter uses that author's counter and the same far-end reading."""
-    from app.services import post_service
 
     author, other = make_user("windowed"), make_user()
     for number in range(6):
         make_post(author if number % 2 else other)
-    feed = [post.id for post in post_service.list_published_posts(0, 100, "windowed").items]
+    feed = [post.id for post in feed_service.list_published_posts(0, 100, "windowed").items]
     assert len(feed) == 3
     for skip in range(0, 5):
-        page = post_service.list_published_posts(skip, 2, "windowed")
+        page = feed_service.list_published_posts(skip, 2, "windowed")
         assert [post.id for post in page.items] == feed[skip : skip + 2], skip
         assert page.total == 3
