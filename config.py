@@ -7,6 +7,7 @@ handed to ``create_app``. No other module reads ``os.environ``.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import re
@@ -40,7 +41,7 @@ TRUSTED_HOST_PATTERN = re.compile(
 )
 
 # Values of these keys may carry credentials, so errors never echo them.
-SECRET_BEARING_KEYS = ("SECRET_KEY", "DATABASE_URL", "RATE_LIMIT_STORAGE_URL")
+SECRET_BEARING_KEYS = ("SECRET_KEY", "DATABASE_URL", "RATE_LIMIT_STORAGE_URL", "METRICS_TOKEN")
 
 log = logging.getLogger("inkwell.config")
 
@@ -84,6 +85,9 @@ class Settings(BaseSettings):
     auth_account_rate_limit: str = "10 per 15 minutes"
     trusted_hosts: str = ""
     audit_anchor_file: str = str(INSTANCE_DIR / "audit-anchors.log")
+    metrics_enabled: bool = True
+    metrics_allow: str = "127.0.0.1/32,::1/128"
+    metrics_token: SecretStr | None = None
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
@@ -146,6 +150,23 @@ class Settings(BaseSettings):
                 origin.startswith(("http://", "https://")) and origin.count("/") == 2
             ):
                 raise ValueError(f"{origin!r} is not an origin such as https://example.com")
+        return value
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _check_metrics_allow(cls, value: str) -> str:
+        for network in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not a network such as 10.0.0.0/8") from None
+        return value
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _empty_metrics_token_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
         return value
 
     @model_validator(mode="after")

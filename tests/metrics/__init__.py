@@ -1,0 +1,1 @@
+"""Tests of the Prometheus metrics, /metrics and the admin operations page."""
