@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     configure_logging(settings)
     register_extensions(app, settings)
     register_blueprints(app)
+    register_metrics(app, settings)
     register_error_handlers(app)
     register_request_hooks(app)
     register_commands(app)
@@ -105,6 +106,15 @@ def register_blueprints(app: Flask) -> None:
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never cookies
     csrf.exempt(health_bp)
     limiter.exempt(health_bp)
+
+
+def register_metrics(app: Flask, settings: Settings) -> None:
+    """Prometheus metrics at /metrics, exempt from rate limiting like the health checks."""
+    from app.metrics.exposition import bp as metrics_bp
+    from app.metrics.exposition import init_metrics
+
+    init_metrics(app, settings)
+    limiter.exempt(metrics_bp)
 
 
 def register_request_hooks(app: Flask) -> None:

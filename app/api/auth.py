@@ -9,6 +9,7 @@ from app.auth import create_access_token
 from app.edge.ratelimit import auth_rate_limited
 from app.helpers import json_body, success_response
 from app.identity import current_user, require_user, unauthorized
+from app.metrics import count_failed_sign_in
 from app.openapi import api_operation
 from app.schemas import TokenRequest, TokenResponse, UserCreate, UserResponse, validate
 from app.services import user_service
@@ -58,6 +59,7 @@ def issue_token() -> Response:
     payload = validate(TokenRequest, json_body())
     user = user_service.authenticate(payload.username, payload.password)
     if user is None:
+        count_failed_sign_in()
         raise unauthorized(BAD_CREDENTIALS)
     token, lifetime = create_access_token(user.id)
     return success_response(

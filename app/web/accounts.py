@@ -6,6 +6,7 @@ from flask import flash, redirect, render_template, request
 from werkzeug.wrappers import Response
 
 from app.edge.ratelimit import auth_rate_limited
+from app.metrics import count_failed_sign_in
 from app.schemas import TokenRequest, UserCreate
 from app.services import Conflict, user_service
 from app.web import bp
@@ -42,6 +43,7 @@ def login() -> Response | tuple[str, int]:
         return _render("account/login.html", kept, invalid.errors, 422)
     user = user_service.authenticate(credentials.username, credentials.password)
     if user is None:
+        count_failed_sign_in()
         return _render("account/login.html", kept, {"form": [LOGIN_FAILED]}, 422)
     sign_in(user)
     flash(f"Signed in as {user.username}.", "success")
