@@ -22,6 +22,7 @@ log = logging.getLogger("inkwell.errors")
 DATABASE_UNAVAILABLE = "Service unavailable: the database cannot be reached"
 DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, DisconnectionError)
 UNEXPECTED = "An unexpected error occurred"
+UNTRUSTED_HOST = "This host name is not served here"
 DEFAULT_MESSAGES = {
     400: "Bad request",
     401: "Authentication required",
@@ -68,6 +69,8 @@ def wants_json_response() -> bool:
 
 
 def _message_for(error: HTTPException) -> str:
+    if isinstance(error, SecurityError):  # Werkzeug's text repeats the Host: never reflect it
+        return UNTRUSTED_HOST
     description = error.description or ""
     # Werkzeug's stock descriptions are long sentences about the server; keep ours short.
     if description == type(error).description or not description:

@@ -112,9 +112,8 @@ def test_a_rolled_back_write_leaves_no_gap_in_the_ids(app, cli, make_user):
     assert "2 events verified" in result.output
 
 
-@pytest.mark.postgres_only
 def test_postgresql_refuses_to_truncate_the_trail(app, cli):
-    if db.engine.dialect.name != "postgresql":
+    if app.extensions["inkwell.settings"].database_backend != "postgresql":
         pytest.skip("PostgreSQL only")
     cli("seed", "--posts", "2", "--users", "1")
     with (

@@ -48,11 +48,10 @@ def test_importing_the_package_creates_no_app_handler_or_connection():
     assert result.stdout.strip() == "clean"
 
 
-def test_a_request_gives_its_database_connection_back(make_settings):
+def test_a_request_gives_its_database_connection_back(app):
     from app.extensions import db
 
-    application = create_app(make_settings())
-    client = application.test_client()
+    client = app.test_client()
     assert client.get("/").status_code == 200
-    with application.app_context():
+    with app.app_context():
         assert db.engine.pool.checkedout() == 0
