@@ -11,6 +11,7 @@ from app.database import ping
 from app.edge.ratelimit import limiter
 from app.extensions import db
 from app.helpers import envelope_response
+from config import Settings
 
 log = logging.getLogger("inkwell.health")
 
@@ -27,15 +28,8 @@ def live() -> Response:
 def ready() -> Response:
     """Readiness: the database must answer; the rate-limit storage in use may degrade."""
     settings = current_app.extensions["inkwell.settings"]
-    checks = {"database": _check(lambda: ping(db.engine))}
-    if settings.rate_limit_enabled and not settings.rate_limit_storage_url.startswith("memory://"):
-        checks["rate_limit_storage"] = _check(_ping_limiter_storage)
-    if checks["database"]["status"] == "error":
-        status, code = "error", 503
-    elif any(check["status"] == "error" for check in checks.values()):
-        status, code = "degraded", 200
-    else:
-        status, code = "ok", 200
+    checks = readiness_checks(settings)
+    status = overall_status(checks)
     data = {
         "status": status,
         "app": settings.app_name,
@@ -43,7 +37,29 @@ def ready() -> Response:
         "checks": checks,
     }
     message = {"ok": "ready", "degraded": "ready (degraded)", "error": "not ready"}[status]
+    code = 503 if status == "error" else 200
     return envelope_response(code == 200, message, data, code)
+
+
+def readiness_checks(settings: Settings) -> dict[str, dict]:
+    """Run each readiness check: ``{name: {status, latency_ms[, error]}}``.
+
+    The database always; the rate-limit storage when it is not in process memory. Shared
+    by ``GET /health`` and the admin operations page.
+    """
+    checks = {"database": _check(lambda: ping(db.engine))}
+    if settings.rate_limit_enabled and not settings.rate_limit_storage_url.startswith("memory://"):
+        checks["rate_limit_storage"] = _check(_ping_limiter_storage)
+    return checks
+
+
+def overall_status(checks: dict[str, dict]) -> str:
+    """``error`` without the database, ``degraded`` when another check fails, else ``ok``."""
+    if checks["database"]["status"] == "error":
+        return "error"
+    if any(check["status"] == "error" for check in checks.values()):
+        return "degraded"
+    return "ok"
 
 
 def _ping_limiter_storage() -> None:

@@ -20,4 +20,4 @@ def csrf_failed(error: CSRFError) -> Response:
     return render_error(400, CSRF_FAILED)
 
 
-from app.web import accounts, admin, posts  # noqa: E402, F401 - registers the views
+from app.web import accounts, admin, ops, posts  # noqa: E402, F401 - registers the views
