@@ -16,7 +16,9 @@ from app.services.errors import PreconditionFailed, StaleVersion
 
 ExpectedVersion = int | Collection[int] | None
 
-_ENTITY_TAG = re.compile(r'"(?P<entity>[a-z]+)-(?P<id>\d+)-v(?P<version>\d+)"')
+# ASCII digits only, and no more than a 64-bit number has: a tag with a longer or non-ASCII
+# number names no version of ours, and must not reach int() (which refuses huge strings).
+_ENTITY_TAG = re.compile(r'"(?P<entity>[a-z]+)-(?P<id>[0-9]{1,19})-v(?P<version>[0-9]{1,19})"')
 
 
 def etag_for(record: VersionedMixin) -> str:

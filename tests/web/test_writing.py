@@ -7,8 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from app.models import AuditEvent, Comment, Post
-from app.models import INCLUDE_DELETED
+from app.models import INCLUDE_DELETED, AuditEvent, Comment, Post
 from tests.web_helpers import (
     BROWSER,
     checked_value,
@@ -242,7 +241,7 @@ def test_admins_can_edit_any_post_and_are_the_audited_actor(
     admin = make_admin()
     sign_in(client, admin)
     page = f"/posts/{post.id}/edit"
-    submit(client, page, page, {**GOOD_POST, "title": "Fixed by admin"})
+    submit(client, page, page, {**GOOD_POST, "title": "Fixed by admin", "version": "1"})
     stored = load_post(app, post.id)
     assert stored.title == "Fixed by admin"
     assert stored.updated_by == admin.id
@@ -320,3 +319,27 @@ def test_comments_on_drafts_of_others_are_not_found(client, make_user, make_post
     sign_in(client, make_user())
     response = submit(client, "/", f"/posts/{post.id}/comments", {"body": "hello"})
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("version", ["1" * 30, "-1", "0", "abc", "\u0661", ""])
+def test_a_bad_edit_form_version_is_a_form_error_and_saves_nothing(
+    app, client, make_user, make_post, version
+):
+    author = make_user()
+    post = make_post(author, title="Original")
+    sign_in(client, author)
+    page = f"/posts/{post.id}/edit"
+    response = submit(client, page, page, {**GOOD_POST, "title": "Sneaky", "version": version})
+    assert response.status_code == 422
+    assert "does not say which version" in page_text(response)
+    assert load_post(app, post.id).title == "Original"
+
+
+def test_an_edit_form_without_its_version_saves_nothing(app, client, make_user, make_post):
+    author = make_user()
+    post = make_post(author, title="Original")
+    sign_in(client, author)
+    page = f"/posts/{post.id}/edit"
+    response = submit(client, page, page, {**GOOD_POST, "title": "Sneaky"})
+    assert response.status_code == 422
+    assert load_post(app, post.id).title == "Original"
