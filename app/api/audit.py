@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Response, request
 
 from app.api import bp
-from app.identity import current_user, require_role
 from app.helpers import list_response
+from app.identity import current_user, require_role
 from app.openapi import api_operation
 from app.schemas import AuditEventResponse, AuditQuery
 from app.services import audit_service

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Response, request, url_for
 
 from app.api import bp
-from app.identity import current_user, require_user
 from app.helpers import json_body, list_response, success_response, versioned_response
+from app.identity import current_user, require_user
 from app.openapi import api_operation
 from app.schemas import CommentCreate, CommentResponse, Pagination, validate
 from app.services import comment_service

@@ -21,8 +21,7 @@ def comment_url(comment_id: int) -> str:
 def count_comments(app) -> int:
     """How many comments exist, deleted ones included."""
     from app.extensions import db
-    from app.models import Comment
-    from app.models import INCLUDE_DELETED
+    from app.models import INCLUDE_DELETED, Comment
 
     with app.app_context():
         statement = select(func.count(Comment.id)).execution_options(**{INCLUDE_DELETED: True})

@@ -23,8 +23,7 @@ def post_url(post_id: int, suffix: str = "") -> str:
 def count_posts(app) -> int:
     """How many posts exist, deleted ones included."""
     from app.extensions import db
-    from app.models import Post
-    from app.models import INCLUDE_DELETED
+    from app.models import INCLUDE_DELETED, Post
 
     with app.app_context():
         statement = select(func.count(Post.id)).execution_options(**{INCLUDE_DELETED: True})
@@ -34,8 +33,7 @@ def count_posts(app) -> int:
 def stored_post(app, post_id: int):
     """The post row as stored, deleted or not."""
     from app.extensions import db
-    from app.models import Post
-    from app.models import INCLUDE_DELETED
+    from app.models import INCLUDE_DELETED, Post
 
     with app.app_context():
         statement = (

@@ -7,8 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from app.models import Comment, Post
-from app.models import INCLUDE_DELETED
+from app.models import INCLUDE_DELETED, Comment, Post
 from app.services import comment_service, post_service
 from app.web.admin import EVENTS_PER_PAGE
 from tests.web_helpers import BROWSER, field_error, page_text, sign_in, submit
