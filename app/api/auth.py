@@ -6,7 +6,7 @@ from flask import Response, url_for
 
 from app.api import bp
 from app.auth import create_access_token
-from app.edge.ratelimit import auth_rate_limited
+from app.edge.ratelimit import auth_rate_limited, check_account_sign_ins, record_failed_sign_in
 from app.helpers import json_body, success_response
 from app.identity import current_user, require_user, unauthorized
 from app.metrics import count_failed_sign_in
@@ -47,18 +47,22 @@ def register() -> Response:
     tag="auth",
     body=TokenRequest,
     response=TokenResponse,
-    errors=(401,),
+    errors=(401, 429),
     description=(
         "Use the token as `Authorization: Bearer <access_token>`. Attempts also count "
-        "against the stricter AUTH_RATE_LIMIT per client."
+        "against the stricter AUTH_RATE_LIMIT per client address, and failed ones against "
+        "AUTH_ACCOUNT_RATE_LIMIT per targeted account (429 with Retry-After past it)."
     ),
 )
 @auth_rate_limited
 def issue_token() -> Response:
     """A bearer token for valid credentials; the same 401 for any wrong ones."""
     payload = validate(TokenRequest, json_body())
+    account = user_service.sign_in_account(payload.username)
+    check_account_sign_ins(account)
     user = user_service.authenticate(payload.username, payload.password)
     if user is None:
+        record_failed_sign_in(account)
         count_failed_sign_in()
         raise unauthorized(BAD_CREDENTIALS)
     token, lifetime = create_access_token(user.id)

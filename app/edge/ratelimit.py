@@ -13,6 +13,7 @@ application serving the request, so each application applies its own.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -20,7 +21,9 @@ from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, request
 from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
-from limits import RateLimitItem
+from limits import RateLimitItem, parse
+from limits.strategies import FixedWindowRateLimiter
+from werkzeug.exceptions import TooManyRequests
 
 from app.edge import limiter_storage
 from app.edge.identity import claimed_user_id, client_address
@@ -28,8 +31,10 @@ from app.errors import render_error
 from config import Settings
 
 View = TypeVar("View", bound=Callable[..., Any])
+log = logging.getLogger("inkwell.ratelimit")
 
 AUTH_SCOPE = "auth"
+ACCOUNT_SCOPE = "account"
 SETTINGS_KEY = "inkwell.settings"
 UNKNOWN_ROUTE = "unknown-route"
 
@@ -90,6 +95,43 @@ def auth_rate_limited(view: View) -> View:
     return limiter.shared_limit(
         auth_limit, scope=AUTH_SCOPE, methods=["POST"], key_func=client_address_key
     )(view)
+
+
+class AccountLocked(TooManyRequests):
+    """429: the targeted account has had too many failed sign-ins (AUTH_ACCOUNT_RATE_LIMIT)."""
+
+
+def _account_limit() -> tuple[FixedWindowRateLimiter, RateLimitItem]:
+    """The fixed-window strategy over the limiter's storage, and AUTH_ACCOUNT_RATE_LIMIT."""
+    settings = current_app.extensions[SETTINGS_KEY]
+    return FixedWindowRateLimiter(limiter.storage), parse(settings.auth_account_rate_limit)
+
+
+def check_account_sign_ins(account: str) -> None:
+    """Refuse sign-in to ``account`` (429 with Retry-After) once its failures are used up.
+
+    ``account`` names the targeted account, not the client: failures count from every
+    address and with any credentials, so rotating addresses or tokens does not help.
+    """
+    if not limiter.enabled:
+        return
+    strategy, item = _account_limit()
+    if strategy.test(item, ACCOUNT_SCOPE, account):
+        return
+    reset_at, _ = strategy.get_window_stats(item, ACCOUNT_SCOPE, account)
+    retry_after = max(1, math.ceil(reset_at - time.time()))
+    log.warning("sign-in refused: too many failed sign-ins for %s", account)
+    raise AccountLocked(
+        f"Too many failed sign-ins for this account: the limit is {describe_limit(item)}",
+        retry_after=retry_after,
+    )
+
+
+def record_failed_sign_in(account: str) -> None:
+    """Count one failed sign-in against ``account``."""
+    if limiter.enabled:
+        strategy, item = _account_limit()
+        strategy.hit(item, ACCOUNT_SCOPE, account)
 
 
 def describe_limit(item: RateLimitItem) -> str:

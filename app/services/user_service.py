@@ -148,3 +148,18 @@ def create_admin(username: str, email: str, password: str | None) -> tuple[User,
         if password is not None:
             existing.password_hash = hash_password(password)
     return existing, False
+
+
+def sign_in_account(identifier: str) -> str:
+    """The account a sign-in attempt targets, for counting its failures.
+
+    The user's id when a username or email matches (ignoring case), so that trying the
+    username and the email does not double the allowance; else the identifier itself.
+    """
+    identifier = identifier.strip().lower()
+    user_id = db.session.scalar(
+        select(User.id).where(
+            or_(func.lower(User.username) == identifier, func.lower(User.email) == identifier)
+        )
+    )
+    return f"user:{user_id}" if user_id is not None else f"name:{identifier}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request
 from werkzeug.wrappers import Response
 
-from app.edge.ratelimit import auth_rate_limited
+from app.edge.ratelimit import auth_rate_limited, check_account_sign_ins, record_failed_sign_in
 from app.metrics import count_failed_sign_in
 from app.schemas import TokenRequest, UserCreate
 from app.services import Conflict, user_service
@@ -41,8 +41,11 @@ def login() -> Response | tuple[str, int]:
         credentials = validate_form(TokenRequest, values)
     except FormError as invalid:
         return _render("account/login.html", kept, invalid.errors, 422)
+    account = user_service.sign_in_account(credentials.username)
+    check_account_sign_ins(account)
     user = user_service.authenticate(credentials.username, credentials.password)
     if user is None:
+        record_failed_sign_in(account)
         count_failed_sign_in()
         return _render("account/login.html", kept, {"form": [LOGIN_FAILED]}, 422)
     sign_in(user)
