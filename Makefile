@@ -21,7 +21,12 @@ run: $(VENV)/.installed .env
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed
+# axe-core, which the browser tests load into every page (WCAG 2.1 AA checks).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: $(VENV)/.installed node_modules/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
@@ -45,4 +50,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m bench.production --database-url $(BENCH_DATABASE_URL) --redis-url $(BENCH_REDIS_URL) $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache
