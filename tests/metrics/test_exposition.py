@@ -9,7 +9,7 @@ import pytest
 
 from app import create_app
 from app.extensions import db as _db
-from app.metrics import DURATION_BUCKETS, UNMATCHED_ROUTE
+from app.metrics import DURATION_BUCKETS, UNMATCHED_ROUTE, set_limiter_fallback
 from app.models.audit_event import chain_head
 from tests.api_helpers import bearer, token_for
 from tests.conftest import DEFAULT_PASSWORD, reset_schema
@@ -142,6 +142,26 @@ def test_sign_in_limit_rejections_are_counted(limited_app):
     assert after.delta(before, rejections, scope="application") == 0
 
 
+def test_account_limit_rejections_are_counted(make_settings):
+    application = create_app(
+        make_settings(auth_rate_limit="100 per hour", auth_account_rate_limit="2 per hour")
+    )
+    with application.app_context():
+        reset_schema()
+    client = application.test_client()
+    before = scrape_app(application)
+    attempt = {"username": "targeted-account", "password": "wrong-password"}
+    statuses = [client.post("/api/v1/auth/token", json=attempt).status_code for _ in range(3)]
+    after = scrape_app(application)
+    with application.app_context():
+        _db.engine.dispose()
+    assert statuses == [401, 401, 429]
+    rejections = "inkwell_rate_limit_rejections_total"
+    assert after.delta(before, rejections, scope="account") == 1
+    assert after.delta(before, rejections, scope="sign-in") == 0
+    assert after.delta(before, "inkwell_failed_sign_ins_total") == 2
+
+
 def test_every_rejection_scope_is_exposed_from_the_start(scrape):
     samples = scrape()
     for scope in ("application", "sign-in", "account"):
@@ -159,6 +179,7 @@ def test_the_limiter_fallback_gauge_follows_the_storage(make_settings, tmp_path)
         reset_schema()
     client = application.test_client()
     gauge = "inkwell_rate_limit_storage_fallback"
+    set_limiter_fallback(False)  # one gauge per process: start from a known state
     try:
         client.get("/api/v1/posts")  # Redis is not running yet: counting falls back
         assert scrape_app(application).value(gauge) == 1

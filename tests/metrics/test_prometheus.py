@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -19,7 +20,7 @@ from sqlalchemy import create_engine
 
 from app.models import Base
 from tests.metrics.prometheus_server import PrometheusServer
-from tests.servers import STARTUP_LINE, Gunicorn, RedisServer, burst, wait_until
+from tests.servers import STARTUP_LINE, Gunicorn, RedisServer, burst, http_request, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -85,7 +86,7 @@ def stack(tmp_path):
                 yield web, prometheus, metrics_dir
 
 
-def test_prometheus_sees_exact_counts_from_every_worker_across_a_crash(stack):
+def test_prometheus_sees_exact_counts_from_every_worker_across_a_crash(stack, promtool):
     web, prometheus, metrics_dir = stack
     wait_until(
         lambda: prometheus.value('up{job="inkwell"}') == 1, COUNT_WAIT_SECONDS, "a first scrape"
@@ -132,6 +133,12 @@ def test_prometheus_sees_exact_counts_from_every_worker_across_a_crash(stack):
     assert (metrics_dir / f"counter_{killed}.db").exists()
     assert not list(metrics_dir.glob(f"gauge_live*_{killed}.db"))
     assert len(list(metrics_dir.glob("counter_*.db"))) >= 2
+
+    exposition = http_request(web.url + "/metrics").body
+    checked = subprocess.run(
+        [promtool, "check", "metrics"], input=exposition, capture_output=True, timeout=30
+    )
+    assert (checked.returncode, checked.stdout, checked.stderr) == (0, b"", b"")
 
     # Further scrapes (of any worker) count nothing twice.
     scrapes = prometheus.value('count_over_time(up{job="inkwell"}[1m])')
