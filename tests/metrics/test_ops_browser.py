@@ -12,6 +12,7 @@ from app.extensions import db as _db
 from app.services import comment_service, post_service
 from tests.browser import DESKTOP, DOCS_DIR, PHONE, browse, horizontal_overflow, log_in
 from tests.conftest import TEST_SECRET_KEY, reset_schema
+from tests.web.test_accessibility import violations
 
 pytestmark = pytest.mark.slow
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -69,3 +70,14 @@ def test_an_admin_reaches_the_operations_page_and_it_fits_a_phone(app, make_admi
         assert horizontal_overflow(phone) == 0
     assert site.problems == []
     assert (DOCS_DIR / "ops.png").stat().st_size > 10_000
+
+
+def test_the_operations_page_passes_wcag_21_aa(app, make_admin):
+    make_admin("auditor")
+    with browse(app) as site:
+        page = site.new_page(bypass_csp=True)  # axe is injected as a script of the test's
+        site.open(page, "/")
+        log_in(page, "auditor")
+        site.open(page, "/admin/ops")
+        expect(page.locator("h1")).to_have_text("Operations")
+        assert violations(page) == []
