@@ -12,9 +12,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, event, func, inspect, select, update
-from sqlalchemy.engine import Connection, IteratorResult, Result
-from sqlalchemy.engine.result import SimpleResultMetaData
+from sqlalchemy import Select, event, false, func, inspect, literal, select, update
+from sqlalchemy.engine import Connection, Result
 from sqlalchemy.orm import Mapper, ORMExecuteState, Session
 
 from app.models.audit_event import AuditEvent, PendingEvent, append_events, lock_audit_chain
@@ -111,7 +110,8 @@ def _bulk_insert(state: ORMExecuteState, mapper: Mapper) -> Result:
         connection = state.session.connection()
         if _copy_wanted(state, connection):
             _copy_insert(connection, mapper, rows)
-            result: Result = IteratorResult(SimpleResultMetaData([]), iter([]))
+            # COPY returns no rows; the caller gets an empty result of the documented kind.
+            result: Result = connection.execute(select(literal(None)).where(false()))
         else:
             result = state.invoke_statement(params=rows)
         stored = [(row["id"], [row.get(key) for key in keys]) for row in rows]
