@@ -13,21 +13,22 @@ log = logging.getLogger("inkwell.access")
 
 
 def acting_user_id(state: RequestState | None) -> int | None:
-    """The verified user if one was loaded, else the user the credentials claim, else None.
+    """The user the request's credentials name (the verified user has that id), else None.
 
     Reads only what the request has resolved already: the access log never opens the
-    session or queries the database itself.
+    session or queries the database itself. Not the loaded user's ``id``: after a
+    rollback (a database that went away mid-request) reading it would query again.
     """
     if state is None:
         return None
-    if state.user_loaded and state.user is not None:
-        return state.user.id
     return state.claimed_user_id
 
 
 def log_access(response: Response) -> Response:
     """After each request: log its access line (also as ``extra`` fields for JSON lines)."""
-    if not log.isEnabledFor(logging.INFO):
+    # Prometheus scrapes every few seconds: their lines would drown the traffic's.
+    level = logging.DEBUG if request.endpoint == "metrics.scrape" else logging.INFO
+    if not log.isEnabledFor(level):
         return response
     state = current_request()
     started = state.started if state is not None else None
@@ -35,7 +36,8 @@ def log_access(response: Response) -> Response:
     user_id = acting_user_id(state)
     method, path, client = request.method, request.path, request.remote_addr
     status = response.status_code
-    log.info(
+    log.log(
+        level,
         "%s %s %s %.2fms client=%s user=%s",
         method,
         path,

@@ -34,6 +34,7 @@ from redis.exceptions import RedisClusterException, RedisError
 from redis.retry import Retry
 from redis.sentinel import Sentinel
 
+from app.metrics import set_limiter_fallback
 from config import RATE_LIMIT_STORAGE_SCHEMES
 
 log = logging.getLogger("inkwell.ratelimit")
@@ -348,6 +349,7 @@ class WindowStorage(Storage):
             if self._down_since is not None:
                 return
             self._down_since = time.monotonic()
+        set_limiter_fallback(True)
         log.warning(
             "rate-limit storage unreachable (%s); counting in process memory until it is back",
             error.__class__.__name__,
@@ -362,6 +364,7 @@ class WindowStorage(Storage):
                 return
             outage = time.monotonic() - self._down_since
             self._down_since = None
+        set_limiter_fallback(False)
         self.memory.reset()
         log.warning(
             "rate-limit storage reachable again after %.1fs; shared counting resumed", outage

@@ -28,6 +28,7 @@ from werkzeug.exceptions import TooManyRequests
 from app.edge import limiter_storage
 from app.edge.identity import claimed_user_id, client_address
 from app.errors import render_error
+from app.metrics import count_rate_limit_rejection
 from config import Settings
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -121,6 +122,7 @@ def check_account_sign_ins(account: str) -> None:
     reset_at, _ = strategy.get_window_stats(item, ACCOUNT_SCOPE, account)
     retry_after = max(1, math.ceil(reset_at - time.time()))
     log.warning("sign-in refused: too many failed sign-ins for %s", account)
+    count_rate_limit_rejection("account")
     raise AccountLocked(
         f"Too many failed sign-ins for this account: the limit is {describe_limit(item)}",
         retry_after=retry_after,
@@ -145,6 +147,7 @@ def describe_limit(item: RateLimitItem) -> str:
 def rate_limit_exceeded(error: RateLimitExceeded) -> Response:
     """A 429 in the error envelope or on the error page (the headers follow after it)."""
     attempts = "sign-in attempts" if error.limit.scope == AUTH_SCOPE else "requests"
+    count_rate_limit_rejection("sign-in" if error.limit.scope == AUTH_SCOPE else "application")
     return render_error(
         429, f"Too many {attempts}: the limit is {describe_limit(error.limit.limit)}"
     )
