@@ -6,6 +6,7 @@ credentials, without a query) and :mod:`app.identity` (the verified user).
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -17,6 +18,22 @@ from werkzeug.security import check_password_hash, generate_password_hash
 TOKEN_ALGORITHM = "HS256"
 TOKEN_TYPE = "access"
 SESSION_USER_KEY = "user_id"
+#: The session's own random id, so that one session can be revoked (signing out).
+SESSION_ID_KEY = "sid"
+#: The user's credentials version when the session began (see ``User.credentials_version``).
+SESSION_VERSION_KEY = "ver"
+#: The token claims naming the token itself and the credentials version it was issued at.
+TOKEN_ID_CLAIM = "jti"
+TOKEN_VERSION_CLAIM = "ver"
+#: Credentials versions start here; every revocation of all of a user's credentials adds one.
+INITIAL_CREDENTIALS_VERSION = 1
+#: Credential ids are ``secrets.token_urlsafe(CREDENTIAL_ID_BYTES)``: 22 characters.
+CREDENTIAL_ID_BYTES = 16
+#: The longest credential id accepted (the ``revoked_credentials.id`` column's length).
+CREDENTIAL_ID_MAX = 64
+_CREDENTIAL_ID_CHARACTERS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+)
 # User ids are 32-bit integer columns; a token naming a larger one names nobody.
 MAX_USER_ID = 2**31 - 1
 # A hash of a fixed password: checked when the user is unknown, so that an unknown
@@ -51,8 +68,37 @@ def _secret_key() -> str:
     return current_app.extensions["inkwell.settings"].secret_key.get_secret_value()
 
 
-def create_access_token(user_id: int, **claims: Any) -> tuple[str, int]:
-    """A signed access token for ``user_id`` (with any extra ``claims``) and its lifetime."""
+def new_credential_id() -> str:
+    """A fresh random id for a token (``jti``) or a page session (``sid``)."""
+    return secrets.token_urlsafe(CREDENTIAL_ID_BYTES)
+
+
+def is_credential_id(value: object) -> bool:
+    """Whether ``value`` can be a credential id: 1-64 URL-safe base64 characters."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= CREDENTIAL_ID_MAX
+        and _CREDENTIAL_ID_CHARACTERS.issuperset(value)
+    )
+
+
+def is_credentials_version(value: object) -> bool:
+    """Whether ``value`` can be a credentials version: an int in 1..2**31-1 (not a bool)."""
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and INITIAL_CREDENTIALS_VERSION <= value <= MAX_USER_ID
+    )
+
+
+def create_access_token(
+    user_id: int, credentials_version: int = INITIAL_CREDENTIALS_VERSION, **claims: Any
+) -> tuple[str, int]:
+    """A signed access token for ``user_id`` at ``credentials_version``, and its lifetime.
+
+    Every token carries a fresh random ``jti`` (so that it alone can be revoked) and the
+    user's credentials version (so that all of them can be, by bumping it).
+    """
     settings = current_app.extensions["inkwell.settings"]
     lifetime = settings.access_token_expire_minutes * 60
     now = datetime.now(UTC)
@@ -60,6 +106,8 @@ def create_access_token(user_id: int, **claims: Any) -> tuple[str, int]:
         **claims,
         "sub": str(user_id),
         "type": TOKEN_TYPE,
+        TOKEN_ID_CLAIM: new_credential_id(),
+        TOKEN_VERSION_CLAIM: credentials_version,
         "iat": now,
         "exp": now + timedelta(seconds=lifetime),
     }
@@ -84,11 +132,15 @@ def decode_access_token(token: str) -> dict[str, Any]:
             token,
             _secret_key(),
             algorithms=[TOKEN_ALGORITHM],
-            options={"require": ["sub", "exp", "iat", "type"]},
+            options={"require": ["sub", "exp", "iat", "type", TOKEN_ID_CLAIM]},
         )
     except (jwt.PyJWTError, ValueError, OverflowError) as error:
         raise InvalidTokenError(str(error)) from None
     if claims.get("type") != TOKEN_TYPE:
         raise InvalidTokenError("not an access token")
     parse_user_id(claims["sub"])
+    if not is_credential_id(claims[TOKEN_ID_CLAIM]):
+        raise InvalidTokenError("malformed token id")
+    if not is_credentials_version(claims.get(TOKEN_VERSION_CLAIM)):
+        raise InvalidTokenError("malformed credentials version")
     return claims

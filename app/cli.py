@@ -224,8 +224,65 @@ def anchor_command() -> None:
     click.echo(f"Anchored event {anchor.event_id} ({anchor.hash}) in {path}")
 
 
+@click.group("users", cls=OneLineErrorsGroup)
+def users_group() -> None:
+    """Accounts, for operators without a browser (acting as the system)."""
+
+
+def _change_user(username: str, action: str) -> None:
+    """Apply ``action`` to the user called ``username``; one line on success or failure."""
+    from app.services import user_admin_service, user_service
+
+    _check_username_argument(username)
+    user = user_service.find_user_by_username(username, include_deleted=True)
+    if user is None:
+        raise CommandFailed(f"no user is called {username}")
+    try:
+        if action == "delete":
+            user_admin_service.delete_user(user.id, None)
+        elif action == "restore":
+            user_admin_service.restore_user(user.id, None)
+        else:
+            user_admin_service.update_user(user.id, None, is_active=action == "activate")
+    except HTTPException as error:
+        raise CommandFailed(error.description or f"could not {action} {username}") from None
+    click.echo(USER_ACTION_DONE[action].format(name=user.username, id=user.id))
+
+
+USER_ACTION_DONE = {
+    "activate": "Activated {name} (id {id})",
+    "deactivate": "Deactivated {name} (id {id}); every session and token is signed out",
+    "delete": "Deleted {name} (id {id}); every session and token is signed out",
+    "restore": "Restored {name} (id {id})",
+}
+
+
+def _check_username_argument(username: str) -> str:
+    """The USERNAME argument, or a one-line error."""
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise BadArguments("USERNAME must be 3-32 characters of A-Z, a-z, 0-9, _ and -")
+    return username
+
+
+def _user_command(action: str, summary: str) -> None:
+    """Register ``flask users <action> USERNAME``."""
+
+    @users_group.command(action, help=summary)
+    @click.argument("username")
+    @with_appcontext
+    def command(username: str) -> None:
+        _change_user(username, action)
+
+
+_user_command("deactivate", "Deactivate a user and sign them out everywhere.")
+_user_command("activate", "Let a deactivated user sign in again.")
+_user_command("delete", "Soft-delete a user and sign them out everywhere (content stays).")
+_user_command("restore", "Undo a user's soft delete.")
+
+
 def register_commands(app: Flask) -> None:
     """Attach Inkwell's commands to ``app.cli``."""
     app.cli.add_command(create_admin_command)
+    app.cli.add_command(users_group)
     app.cli.add_command(seed_command)
     app.cli.add_command(audit_group)

@@ -56,6 +56,10 @@ class RequestState:
     credentials_invalid: bool = False
     #: What the token or session carried besides the user id (e.g. the token's claims).
     claims: dict[str, Any] = field(default_factory=dict)
+    #: The id of the presented token (``jti``) or session (``sid``), for revoking it alone.
+    credential_id: str | None = None
+    #: The user's credentials version the token or session was issued at.
+    credentials_version: int | None = None
     #: The verified user, once loaded from the database (``user_loaded``).
     user: Any = None
     user_loaded: bool = False

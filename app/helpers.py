@@ -92,6 +92,13 @@ def error_response(
     return response
 
 
+def optional_json_body() -> dict:
+    """The request body as a JSON object, or ``{}`` when the request sends no body at all."""
+    if not request.content_length and not request.get_data(cache=True):
+        return {}
+    return json_body()
+
+
 def json_body() -> dict:
     """The request body as a JSON object: 415 for another content type, 400 if malformed."""
     if not request.is_json:

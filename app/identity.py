@@ -2,8 +2,8 @@
 
 :mod:`app.edge.identity` reads the request's credentials once (token or session); this
 module loads the user they name, once per request, and checks that the account is still
-active. The API's decorators answer 401/403 from it; the pages use it through
-:mod:`app.web.session`.
+active and the credential not revoked. The API's decorators answer 401/403 from it; the
+pages use it through :mod:`app.web.session`.
 """
 
 from __future__ import annotations
@@ -38,14 +38,21 @@ def unauthorized(
 def verified_user() -> User | None:
     """The active user the request's credentials name, loaded once; None if there is none.
 
-    Credentials that are invalid, or that name a deleted or inactive account, give None.
+    Credentials that are invalid or revoked, or that name a deleted or inactive account,
+    give None. The revocation check is part of the one statement that loads the user.
     """
     state = resolve_credentials()
     if not state.user_loaded:
         # Marked first: if the database fails here, the error page asks no second time.
         state.user_loaded = True
-        user_id = state.claimed_user_id
-        state.user = user_service.get_active_user(user_id) if user_id is not None else None
+        user_id, credential_id = state.claimed_user_id, state.credential_id
+        version = state.credentials_version
+        if user_id is None or credential_id is None or version is None:
+            state.user = None
+        else:
+            state.user = user_service.get_active_user(
+                user_id, credential_id=credential_id, credentials_version=version
+            )
     return state.user
 
 

@@ -25,12 +25,14 @@ OPERATION_ATTRIBUTE = "__api_operation__"
 REF_TEMPLATE = "#/components/schemas/{model}"
 BEARER_SCHEME = "bearerAuth"
 ID_CONVERTERS = ("id", "int")
-ALWAYS_POSSIBLE_ERRORS = (429, 503)
+# 401: a present but invalid, expired or revoked token is refused on every operation.
+ALWAYS_POSSIBLE_ERRORS = (401, 429, 503)
 TAGS = (
     ("auth", "Registration, access tokens and the current user"),
     ("users", "Public profiles"),
     ("posts", "Posts, drafts and their history"),
     ("comments", "Comments on posts"),
+    ("admin", "Administering users (admins)"),
     ("audit", "The audit trail (admins)"),
     ("meta", "About this API"),
 )
@@ -51,6 +53,8 @@ class ApiOperation:
     many: bool = False
     status: int = 200
     body: type[BaseModel] | None = None
+    #: Whether the body may be left out (the view then reads it as ``{}``).
+    body_required: bool = True
     query: type[BaseModel] | None = None
     auth: Auth = "none"
     errors: tuple[int, ...] = ()
@@ -244,7 +248,7 @@ def _operation_object(
         result["parameters"] = parameters
     if operation.body is not None:
         result["requestBody"] = {
-            "required": True,
+            "required": operation.body_required,
             "content": {"application/json": {"schema": schemas.ref(operation.body, "validation")}},
         }
     if operation.auth in ("user", "admin"):

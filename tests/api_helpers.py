@@ -44,7 +44,7 @@ def token_for(app: Flask, user) -> str:
     from app.auth import create_access_token
 
     with app.app_context():
-        return create_access_token(user.id)[0]
+        return create_access_token(user.id, user.credentials_version)[0]
 
 
 def auth_headers(app: Flask, user) -> dict[str, str]:

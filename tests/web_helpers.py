@@ -6,7 +6,7 @@ import re
 from html import unescape
 from html.parser import HTMLParser
 
-from app.auth import SESSION_USER_KEY
+from app.auth import SESSION_ID_KEY, SESSION_USER_KEY, SESSION_VERSION_KEY, new_credential_id
 from tests.conftest import DEFAULT_PASSWORD
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -39,6 +39,8 @@ def sign_in(client, user) -> None:
     with client.session_transaction() as session:
         session.clear()
         session[SESSION_USER_KEY] = user.id
+        session[SESSION_ID_KEY] = new_credential_id()
+        session[SESSION_VERSION_KEY] = user.credentials_version
 
 
 def page_text(response) -> str:

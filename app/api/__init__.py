@@ -49,4 +49,4 @@ def index():
     )
 
 
-from app.api import audit, auth, comments, docs, posts, users  # noqa: E402, F401 - routes
+from app.api import admin, audit, auth, comments, docs, posts, users  # noqa: E402, F401 - routes

@@ -1,18 +1,30 @@
-"""Accounts and access tokens: register, exchange credentials for a token, who am I."""
+"""Accounts and access tokens: register, sign in and out, change the password, who am I."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from flask import Response, url_for
 
 from app.api import bp
 from app.auth import create_access_token
+from app.edge.identity import resolve_credentials
 from app.edge.ratelimit import auth_rate_limited, check_account_sign_ins, record_failed_sign_in
-from app.helpers import json_body, success_response
+from app.helpers import json_body, optional_json_body, success_response
 from app.identity import current_user, require_user, unauthorized
 from app.metrics import count_failed_sign_in
 from app.openapi import api_operation
-from app.schemas import TokenRequest, TokenResponse, UserCreate, UserResponse, validate
+from app.schemas import (
+    LogoutRequest,
+    PasswordChange,
+    TokenRequest,
+    TokenResponse,
+    UserCreate,
+    UserResponse,
+    validate,
+)
 from app.services import user_service
+from app.services.errors import WrongPassword
 
 # One message for an unknown user and a wrong password, so neither can be probed.
 BAD_CREDENTIALS = "Invalid username or password"
@@ -65,12 +77,78 @@ def issue_token() -> Response:
         record_failed_sign_in(account)
         count_failed_sign_in()
         raise unauthorized(BAD_CREDENTIALS)
-    token, lifetime = create_access_token(user.id)
+    return token_response(user, "Token issued")
+
+
+def token_response(user, message: str) -> Response:
+    """A fresh access token for ``user`` at their current credentials version."""
+    token, lifetime = create_access_token(user.id, user.credentials_version)
     return success_response(
         TokenResponse(access_token=token, expires_in=lifetime).to_json(),
-        "Token issued",
+        message,
         headers={"Cache-Control": "no-store"},
     )
+
+
+@bp.post("/auth/logout")
+@api_operation(
+    "Revoke the presented token, or every token and page session of the user",
+    tag="auth",
+    body=LogoutRequest,
+    body_required=False,
+    auth="user",
+    description=(
+        'Without a body (or with `{"all": false}`) only the presented token ends; with '
+        '`{"all": true}` every token and page session of the user ends. At once, on '
+        "every worker and host."
+    ),
+)
+@require_user
+def logout() -> Response:
+    """End the presented token, or with ``all`` every credential of the user."""
+    payload = validate(LogoutRequest, optional_json_body())
+    user = current_user()
+    if payload.all:
+        user_service.end_all_credentials(user.id)
+        return success_response(None, "Signed out everywhere")
+    state = resolve_credentials()
+    expires_at = datetime.fromtimestamp(state.claims["exp"], UTC)
+    user_service.revoke_credential(state.credential_id, user.id, expires_at)
+    return success_response(None, "Signed out")
+
+
+@bp.post("/auth/password")
+@api_operation(
+    "Change your password; every other token and page session ends",
+    tag="auth",
+    body=PasswordChange,
+    response=TokenResponse,
+    auth="user",
+    errors=(403,),
+    description=(
+        "A wrong `current_password` is 403 (the token is valid; the extra proof is not) "
+        "and counts as a failed sign-in of the account. `new_password` follows the "
+        "registration rules. Answers a fresh token; every earlier token and page session "
+        "of the user ends. Attempts also count against AUTH_RATE_LIMIT per client address "
+        "and are refused (429) while the account is past AUTH_ACCOUNT_RATE_LIMIT."
+    ),
+)
+@auth_rate_limited
+@require_user
+def change_password() -> Response:
+    """Check the current password, store the new one and issue a fresh token."""
+    payload = validate(PasswordChange, json_body())
+    account = user_service.sign_in_account(current_user().username)
+    check_account_sign_ins(account)
+    try:
+        user = user_service.change_password(
+            current_user().id, payload.current_password, payload.new_password
+        )
+    except WrongPassword:
+        record_failed_sign_in(account)
+        count_failed_sign_in()
+        raise
+    return token_response(user, "Password changed")
 
 
 @bp.get("/auth/me")

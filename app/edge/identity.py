@@ -3,15 +3,26 @@
 A request proves a user with an ``Authorization: Bearer`` token (the API) or a signed
 session cookie (the pages). :func:`resolve_credentials` reads whichever is present once,
 checks its signature and expiry without touching the database, and records the user id it
-names in the request's :class:`~app.context.RequestState`. The rate limiter keys on that
-id; views load and check the user itself through :mod:`app.identity`.
+names in the request's :class:`~app.context.RequestState`, with the credential's own id
+and the credentials version it was issued at. The rate limiter keys on that id; views
+load and check the user itself (active, not revoked) through :mod:`app.identity`.
 """
 
 from __future__ import annotations
 
 from flask import current_app, request, session
 
-from app.auth import SESSION_USER_KEY, InvalidTokenError, decode_access_token
+from app.auth import (
+    SESSION_ID_KEY,
+    SESSION_USER_KEY,
+    SESSION_VERSION_KEY,
+    TOKEN_ID_CLAIM,
+    TOKEN_VERSION_CLAIM,
+    InvalidTokenError,
+    decode_access_token,
+    is_credential_id,
+    is_credentials_version,
+)
 from app.context import RequestState, current_request
 
 
@@ -46,11 +57,23 @@ def resolve_credentials() -> RequestState:
             state.credentials_invalid = True
         else:
             state.claimed_user_id = int(state.claims["sub"])
+            state.credential_id = state.claims[TOKEN_ID_CLAIM]
+            state.credentials_version = state.claims[TOKEN_VERSION_CLAIM]
     elif _sends_session_cookie():
         user_id = session.get(SESSION_USER_KEY)
-        if isinstance(user_id, int) and not isinstance(user_id, bool):
+        session_id = session.get(SESSION_ID_KEY)
+        version = session.get(SESSION_VERSION_KEY)
+        # A session without its id and version was not started by sign_in: it names nobody.
+        if (
+            isinstance(user_id, int)
+            and not isinstance(user_id, bool)
+            and is_credential_id(session_id)
+            and is_credentials_version(version)
+        ):
             state.credentials = "session"
             state.claimed_user_id = user_id
+            state.credential_id = session_id
+            state.credentials_version = version
     return state
 
 
@@ -73,5 +96,7 @@ def forget_credentials() -> None:
         state.claimed_user_id = None
         state.credentials_invalid = False
         state.claims = {}
+        state.credential_id = None
+        state.credentials_version = None
         state.user = None
         state.user_loaded = False

@@ -27,6 +27,7 @@ from app.models.errors import (
 )
 from app.models.feed_count import FeedCount
 from app.models.post import Post, PostStatus
+from app.models.revoked_credential import RevokedCredential
 from app.models.soft_delete import INCLUDE_DELETED, live_rows
 from app.models.user import Role, User
 
@@ -46,6 +47,7 @@ __all__ = [
     "HardDeleteRefusedError",
     "Post",
     "PostStatus",
+    "RevokedCredential",
     "Role",
     "User",
     "acting_as",

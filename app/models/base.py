@@ -14,7 +14,7 @@ actor columns have no foreign key so that this system actor needs no row in ``us
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import DateTime, Dialect, MetaData
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, registry
@@ -34,6 +34,7 @@ __all__ = [
     "UTCDateTime",
     "VersionedMixin",
     "acting_as",
+    "attribution",
     "current_actor",
     "utcnow",
 ]
@@ -120,6 +121,19 @@ class AuditMixin:
     def restore(self) -> None:
         """Undo a soft delete."""
         self.deleted_at = None
+
+
+AccountT = TypeVar("AccountT", bound=AuditMixin)
+
+
+def attribution(author: AccountT | None) -> AccountT | None:
+    """Who a post or comment is shown as written by: nobody once the account is deleted.
+
+    The one rule for every reader (the API's ``author: null``, the pages' "deleted user"):
+    a relationship loaded with ``INCLUDE_DELETED`` (admin views) may still hold a deleted
+    account, and this hides it there too. A deactivated account is shown as usual.
+    """
+    return None if author is None or author.is_deleted else author
 
 
 class AuditedModel(AuditMixin, Base):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, Index, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import DELETED_ROWS_SQL, AuditedModel, VersionedMixin
+from app.models.base import DELETED_ROWS_SQL, AuditedModel, VersionedMixin, attribution
 
 if TYPE_CHECKING:
     from app.models.post import Post
@@ -41,6 +41,11 @@ class Comment(VersionedMixin, AuditedModel):
             sqlite_where=text(DELETED_ROWS_SQL),
         ),
     )
+
+    @property
+    def byline(self) -> User | None:
+        """The author as readers see them: None once the account is deleted."""
+        return attribution(self.author)
 
     def __repr__(self) -> str:
         return f"<Comment {self.id} on post {self.post_id}>"

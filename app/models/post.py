@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import DELETED_ROWS_SQL, LIVE_ROWS_SQL, AuditedModel, VersionedMixin
+from app.models.base import (
+    DELETED_ROWS_SQL,
+    LIVE_ROWS_SQL,
+    AuditedModel,
+    VersionedMixin,
+    attribution,
+)
 
 if TYPE_CHECKING:
     from app.models.comment import Comment
@@ -94,6 +100,11 @@ class Post(VersionedMixin, AuditedModel):
     def is_published(self) -> bool:
         """Whether everyone may read the post."""
         return self.status == PostStatus.PUBLISHED
+
+    @property
+    def byline(self) -> User | None:
+        """The author as readers see them: None once the account is deleted."""
+        return attribution(self.author)
 
     def __repr__(self) -> str:
         return f"<Post {self.id} {self.slug!r}>"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Enum, Index, String, func
+from sqlalchemy import CheckConstraint, Enum, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import AuditedModel
@@ -45,6 +45,11 @@ class User(AuditedModel):
         default=Role.AUTHOR,
     )
     is_active: Mapped[bool] = mapped_column(nullable=False, default=True)
+    #: Carried by every token and page session; bumping it ends all of them at once
+    #: (deactivation, deletion, a password change, signing out everywhere).
+    credentials_version: Mapped[int] = mapped_column(
+        nullable=False, default=1, server_default=text("1")
+    )
 
     posts: Mapped[list[Post]] = relationship(back_populates="author", order_by="Post.id")
     comments: Mapped[list[Comment]] = relationship(back_populates="author", order_by="Comment.id")

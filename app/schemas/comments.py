@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from app.schemas.common import NOT_BLANK_PATTERN, AuditFields, OptionalUtcDatetime, RequestModel
-from app.schemas.users import AuthorSummary
+from app.schemas.users import AuthorField
 
 COMMENT_BODY_MAX = 5_000
 
@@ -35,6 +35,6 @@ class CommentResponse(AuditFields):
     id: int
     post_id: int
     body: str
-    author: AuthorSummary
+    author: AuthorField
     version: int
     deleted_at: OptionalUtcDatetime = None

@@ -8,7 +8,7 @@ from pydantic import Field, StringConstraints, TypeAdapter
 
 from app.schemas.common import NOT_BLANK_PATTERN, AuditFields, OptionalUtcDatetime, RequestModel
 from app.schemas.pagination import Pagination
-from app.schemas.users import USERNAME_MAX, AuthorSummary
+from app.schemas.users import USERNAME_MAX, AuthorField
 
 TITLE_MAX = 200
 POST_BODY_MAX = 100_000
@@ -80,7 +80,7 @@ class PostResponse(AuditFields):
     body: str
     status: PostStatusField
     published_at: OptionalUtcDatetime
-    author: AuthorSummary
+    author: AuthorField
     version: int = Field(description="Changes with every write; the ETag is derived from it")
     deleted_at: OptionalUtcDatetime = None
 

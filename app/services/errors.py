@@ -59,3 +59,13 @@ class PermissionDenied(exceptions.Forbidden):
 
     def __init__(self, message: str = "You do not have permission to do this") -> None:
         super().__init__(message)
+
+
+class WrongPassword(PermissionDenied):
+    """403: the signed-in user's current password, asked for again, is wrong.
+
+    Not a 401: the token or session is valid; what failed is the extra proof.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("The current password is wrong")

@@ -1,20 +1,23 @@
-"""Session sign-in pages: register, log in and log out."""
+"""Session sign-in pages: register, log in, log out and change the password."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request
+from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from app.edge.ratelimit import auth_rate_limited, check_account_sign_ins, record_failed_sign_in
 from app.metrics import count_failed_sign_in
-from app.schemas import TokenRequest, UserCreate
+from app.schemas import PasswordChange, TokenRequest, UserCreate
 from app.services import Conflict, user_service
+from app.services.errors import WrongPassword
 from app.web import bp
 from app.web.forms import FieldErrors, FormError, form_values, validate_form
-from app.web.session import safe_next, sign_in, sign_out, signed_in_user
+from app.web.session import login_required, safe_next, sign_in, sign_out, signed_in_user
 
 LOGIN_FAILED = "Unknown username or email, or wrong password"
 PASSWORDS_DIFFER = "The two passwords are not the same"
+WRONG_PASSWORD = "This is not your current password"
+PASSWORD_CHANGED = "Your password is changed. Every other session and token is signed out."
 
 
 def _next_target() -> str:
@@ -80,7 +83,36 @@ def register() -> Response | tuple[str, int]:
 
 @bp.post("/logout")
 def logout() -> Response:
-    """End the session."""
+    """End the session, on the server too (a copy of the cookie no longer signs in)."""
     sign_out()
     flash("You are signed out.", "success")
     return redirect(safe_next(None))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@auth_rate_limited
+@login_required
+def change_password() -> Response | tuple[str, int]:
+    """Change the password; every other session and token ends, this session continues."""
+    if request.method == "GET":
+        return render_template("account/password.html", errors={}), 200
+    user = signed_in_user()
+    values = form_values(("current_password", "new_password"))
+    try:
+        change = validate_form(PasswordChange, values)
+        if values.get("new_password") != request.form.get("new_password_confirm"):
+            raise FormError({"new_password_confirm": [PASSWORDS_DIFFER]})
+    except FormError as invalid:
+        return render_template("account/password.html", errors=invalid.errors), 422
+    account = user_service.sign_in_account(user.username)
+    check_account_sign_ins(account)
+    try:
+        user = user_service.change_password(user.id, change.current_password, change.new_password)
+    except WrongPassword:
+        record_failed_sign_in(account)
+        count_failed_sign_in()
+        errors = {"current_password": [WRONG_PASSWORD]}
+        return render_template("account/password.html", errors=errors), 422
+    sign_in(user)  # this session continues, at the new credentials version
+    flash(PASSWORD_CHANGED, "success")
+    return redirect(url_for("web.author", username=user.username))

@@ -1,4 +1,4 @@
-"""Admin pages: the audit trail and the soft-deleted records with their restore buttons."""
+"""Admin pages: users, the audit trail and the soft-deleted records with their restore buttons."""
 
 from __future__ import annotations
 
@@ -9,24 +9,35 @@ from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
 from app.models import SYSTEM_ACTOR_ID
-from app.schemas import MAX_ID, AuditQuery
+from app.schemas import MAX_ID, AuditQuery, UserListQuery
 from app.services import (
     Conflict,
+    NotFound,
     audit_service,
     comment_service,
     feed_service,
     lookups,
     post_service,
+    user_admin_service,
 )
 from app.services.pages import Page as ServicePage
 from app.web import bp
 from app.web.forms import field_errors
 from app.web.pagination import Page, page_window, parse_page
 from app.web.posts import html_page
-from app.web.session import admin_required, signed_in_user
+from app.web.session import admin_required, safe_next, signed_in_user
 
 EVENTS_PER_PAGE = 25
 DELETED_PER_PAGE = 20
+USERS_PER_PAGE = 25
+USER_ID = f"<int(max={MAX_ID}):user_id>"
+#: The user actions of the users page: the change each makes, and what the flash says.
+USER_ACTIONS = {
+    "activate": ({"is_active": True}, "{name} is active again."),
+    "deactivate": ({"is_active": False}, "{name} is deactivated and signed out everywhere."),
+    "promote": ({"is_admin": True}, "{name} is now an admin."),
+    "demote": ({"is_admin": False}, "{name} is no longer an admin."),
+}
 AUDIT_FILTERS = ("entity_type", "entity_id", "actor")
 
 
@@ -127,3 +138,81 @@ def restore_comment(comment_id: int) -> Response:
     else:
         flash(f"Comment #{comment_id} is restored.", "success")
     return redirect(url_for("web.deleted"))
+
+
+def _users_page_url() -> str:
+    """Where to return after an action: the users page the form was on (a safe local path)."""
+    return safe_next(request.values.get("next"), url_for("web.admin_users"))
+
+
+@bp.get("/admin/users")
+@admin_required
+def admin_users() -> tuple[str, int]:
+    """Users by id, filterable by status, with a button for each action."""
+    status = request.args.get("status", "").strip()
+    number = parse_page(request.args.get("page"))
+    window = page_window(number, USERS_PER_PAGE)
+    try:
+        query = UserListQuery.model_validate({"status": status} if status else {})
+    except ValidationError as error:
+        empty = Page(items=[], number=1, per_page=USERS_PER_PAGE, total=0)
+        return _render_users(empty, status, field_errors(error)), 422
+    result = user_admin_service.list_users(
+        signed_in_user(), query.status, window.skip, window.limit
+    )
+    return _render_users(html_page(result, number, USERS_PER_PAGE), status, {}), 200
+
+
+def _render_users(page: Page, status: str, errors: dict[str, list[str]]) -> str:
+    """The users page with its status filter and one page of users."""
+    return render_template(
+        "admin/users.html",
+        page=page,
+        status=status,
+        statuses=user_admin_service.USER_STATUSES,
+        errors=errors,
+        here=request.full_path.rstrip("?"),
+    )
+
+
+@bp.post(f"/admin/users/{USER_ID}/<any(activate, deactivate, promote, demote):action>")
+@admin_required
+def change_user(user_id: int, action: str) -> Response:
+    """Activate, deactivate, promote or demote a user; refusals are shown as messages."""
+    changes, done = USER_ACTIONS[action]
+    try:
+        user = user_admin_service.update_user(user_id, signed_in_user(), **changes)
+    except (Conflict, NotFound) as refused:
+        flash(refused.description, "error")
+    else:
+        flash(done.format(name=user.username), "success")
+    return redirect(_users_page_url())
+
+
+@bp.route(f"/admin/users/{USER_ID}/delete", methods=["GET", "POST"])
+@admin_required
+def delete_user(user_id: int) -> Response | str:
+    """Ask for confirmation (GET), then soft-delete the user (POST)."""
+    if request.method == "GET":
+        user = user_admin_service.get_user(user_id, signed_in_user())
+        return render_template("admin/user_delete.html", user=user, next=_users_page_url())
+    try:
+        user = user_admin_service.delete_user(user_id, signed_in_user())
+    except (Conflict, NotFound) as refused:
+        flash(refused.description, "error")
+    else:
+        flash(f"{user.username} is deleted and signed out everywhere.", "success")
+    return redirect(_users_page_url())
+
+
+@bp.post(f"/admin/users/{USER_ID}/restore")
+@admin_required
+def restore_user(user_id: int) -> Response:
+    """Bring a soft-deleted user back."""
+    try:
+        user = user_admin_service.restore_user(user_id, signed_in_user())
+    except (Conflict, NotFound) as refused:
+        flash(refused.description, "error")
+    else:
+        flash(f"{user.username} is restored.", "success")
+    return redirect(_users_page_url())

@@ -1,4 +1,9 @@
-"""Browser sign-in: the session cookie, the signed-in user and who may open a page."""
+"""Browser sign-in: the session cookie, the signed-in user and who may open a page.
+
+A page session carries the user id, its own random id and the user's credentials
+version. Signing out revokes that id on the server, so a copy of the old cookie signs
+nobody in; a bumped credentials version ends every session of the user at once.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,22 @@ from functools import wraps
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, has_request_context, redirect, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    has_request_context,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask.sessions import SecureCookieSessionInterface
 
-from app.auth import SESSION_USER_KEY
+from app.auth import SESSION_ID_KEY, SESSION_USER_KEY, SESSION_VERSION_KEY, new_credential_id
 from app.edge.identity import forget_credentials, resolve_credentials
 from app.identity import verified_user
+from app.models import utcnow
+from app.services import user_service
 
 if TYPE_CHECKING:
     from app.models import User
@@ -32,26 +47,37 @@ class PageSessionInterface(SecureCookieSessionInterface):
 def signed_in_user() -> User | None:
     """The signed-in user of this page request, if any (loaded once per request).
 
-    A session whose account was deleted or deactivated since it signed in is emptied.
+    A session that was revoked, or whose account was deleted or deactivated since it
+    signed in, is emptied.
     """
     state = resolve_credentials()
     if state.credentials != "session":
         return None
     user = verified_user()
     if user is None:
-        session.pop(SESSION_USER_KEY, None)
+        for key in (SESSION_USER_KEY, SESSION_ID_KEY, SESSION_VERSION_KEY):
+            session.pop(key, None)
     return user
 
 
 def sign_in(user: User) -> None:
-    """Start a fresh session for ``user`` (a new cookie, so no fixation)."""
+    """Start a fresh session for ``user`` (a new cookie and id, so no fixation)."""
     session.clear()
     session[SESSION_USER_KEY] = user.id
+    session[SESSION_ID_KEY] = new_credential_id()
+    session[SESSION_VERSION_KEY] = user.credentials_version
     forget_credentials()
 
 
 def sign_out() -> None:
-    """End the session."""
+    """End the session, on the server too: its id is revoked, so a copied cookie fails."""
+    state = resolve_credentials()
+    user = signed_in_user()  # a session that no longer holds needs no revoking
+    if user is not None and state.credential_id is not None:
+        # Flask refuses a session cookie older than PERMANENT_SESSION_LIFETIME, so the
+        # revocation is needed only that long.
+        expires_at = utcnow() + current_app.permanent_session_lifetime
+        user_service.revoke_credential(state.credential_id, user.id, expires_at)
     session.clear()
     forget_credentials()
 
