@@ -29,6 +29,12 @@ node_modules/.installed: package.json package-lock.json
 test: $(VENV)/.installed node_modules/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The API against its own OpenAPI document (schemathesis as anonymous, author and admin);
+# `make test` runs it too, CI runs it as a stage of its own.
+SCHEMA_TEST := tests/api/test_schemathesis.py
+test-schema: $(VENV)/.installed
+	$(BIN)/python -m pytest $(SCHEMA_TEST) $(PYTEST_ARGS)
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
