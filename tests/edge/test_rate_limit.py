@@ -12,7 +12,7 @@ import redis
 from flask import Flask
 
 from app import create_app
-from app.auth import create_access_token
+from app.auth import SESSION_ID_KEY, SESSION_USER_KEY, SESSION_VERSION_KEY, create_access_token
 from app.edge.ratelimit import auth_rate_limited
 from tests.conftest import REDIS_URL, service_missing
 
@@ -301,7 +301,7 @@ def test_signed_in_session_is_keyed_by_its_user(build_app):
     client = build_app().test_client()
     spend(client, 3)
     with client.session_transaction() as session:
-        session["user_id"] = 11
+        session.update({SESSION_USER_KEY: 11, SESSION_ID_KEY: "a-session", SESSION_VERSION_KEY: 1})
     assert client.get(API).status_code == 200
 
 
