@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     debug: bool = False
     secret_key: SecretStr | None = None
     database_url: str = f"sqlite:///{INSTANCE_DIR / 'inkwell.db'}"
+    database_pgbouncer: bool = False
     cors_origins: str = ""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_file: str = "logs/inkwell.log"
@@ -176,6 +177,12 @@ class Settings(BaseSettings):
             raise ValueError(f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters long")
         if not key and not self.debug:
             raise ValueError("SECRET_KEY is not set (run 'make run' once, or set it in .env)")
+        return self
+
+    @model_validator(mode="after")
+    def _check_pgbouncer(self) -> Settings:
+        if self.database_pgbouncer and self.database_backend != "postgresql":
+            raise ValueError("DATABASE_PGBOUNCER=true needs a postgresql:// DATABASE_URL")
         return self
 
     @property

@@ -23,7 +23,12 @@ def engine_options(settings: Settings) -> dict:
     """SQLAlchemy engine options for the configured database."""
     options: dict = {"pool_pre_ping": True}
     if settings.database_backend == "postgresql":
-        options["connect_args"] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS}
+        connect_args: dict = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS}
+        if settings.database_pgbouncer:
+            # In transaction pooling each transaction may run on another server connection,
+            # where a statement psycopg prepared on the last one does not exist.
+            connect_args["prepare_threshold"] = None
+        options["connect_args"] = connect_args
     return options
 
 

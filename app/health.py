@@ -47,7 +47,9 @@ def readiness_checks(settings: Settings) -> dict[str, dict]:
     The database always; the rate-limit storage when it is not in process memory. Shared
     by ``GET /health`` and the admin operations page.
     """
-    checks = {"database": _check(lambda: ping(db.engine))}
+    checks = {
+        "database": {**_check(lambda: ping(db.engine)), "pgbouncer": settings.database_pgbouncer}
+    }
     if settings.rate_limit_enabled and not settings.rate_limit_storage_url.startswith("memory://"):
         checks["rate_limit_storage"] = _check(_ping_limiter_storage)
     return checks

@@ -21,6 +21,8 @@ from config import Settings
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
+# "true" when TEST_DATABASE_URL points at PgBouncer in transaction pooling mode.
+POSTGRES_PGBOUNCER = os.environ.get("TEST_DATABASE_PGBOUNCER", "").lower() == "true"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 SETTINGS_KEYS = tuple(name.upper() for name in Settings.model_fields)
@@ -60,6 +62,8 @@ def make_settings(tmp_path):
             "rate_limit_storage_url": "memory://",
         }
         values.update(overrides)
+        if POSTGRES_PGBOUNCER and values["database_url"] == POSTGRES_URL:
+            values.setdefault("database_pgbouncer", True)
         return Settings(_env_file=None, **values)
 
     return build

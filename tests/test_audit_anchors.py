@@ -144,6 +144,7 @@ def test_concurrent_anchor_runs_each_write_one_whole_line(app, cli, anchor_file,
     environment = {
         "SECRET_KEY": TEST_SECRET_KEY,
         "DATABASE_URL": settings.database_url,
+        "DATABASE_PGBOUNCER": str(settings.database_pgbouncer).lower(),
         "LOG_FILE": str(tmp_path / "anchor.log"),
         "LOG_LEVEL": "WARNING",
         "PATH": "/usr/bin:/bin",

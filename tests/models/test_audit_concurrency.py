@@ -53,9 +53,9 @@ WORKER = textwrap.dedent(
 )
 
 
-def run_workers(database_url: str, go_file: str) -> list[subprocess.Popen]:
+def run_workers(database_url: str, go_file: str, pgbouncer: bool) -> list[subprocess.Popen]:
     """Start the writer processes; they wait for ``go_file`` before writing posts."""
-    env = {**os.environ, "PYTHONPATH": str(BASE_DIR)}
+    env = {**os.environ, "PYTHONPATH": str(BASE_DIR), "DATABASE_PGBOUNCER": str(pgbouncer).lower()}
     return [
         subprocess.Popen(
             [
@@ -91,7 +91,9 @@ def wait_until_registered(expected: int) -> None:
 
 def test_concurrent_appends_leave_an_intact_chain(app, database_url, tmp_path):
     go_file = str(tmp_path / "go")
-    processes = run_workers(database_url, go_file)
+    processes = run_workers(
+        database_url, go_file, app.extensions["inkwell.settings"].database_pgbouncer
+    )
     try:
         with app.app_context():
             wait_until_registered(WORKERS)
