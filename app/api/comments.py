@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, request, url_for
 
 from app.api import bp
+from app.conditional import conditional
 from app.helpers import json_body, list_response, success_response, versioned_response
 from app.identity import current_user, require_user
 from app.openapi import api_operation
@@ -27,6 +28,7 @@ def comment_response(comment, message: str = "OK", status: int = 200, **headers:
     query=Pagination,
     auth="optional",
 )
+@conditional
 def list_comments(post_id: int) -> Response:
     """One page of a visible post's comments."""
     page_args = Pagination.from_args(request.args)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, request, url_for
 
 from app.api import bp
+from app.conditional import conditional
 from app.helpers import json_body, list_response, success_response, versioned_response
 from app.identity import current_user, require_role, require_user, unauthorized
 from app.openapi import api_operation
@@ -37,6 +38,7 @@ def post_response(post, message: str = "OK", status: int = 200, **headers: str) 
     query=PostListQuery,
     description="Ordered by publication time, then id, newest first.",
 )
+@conditional
 def list_posts() -> Response:
     """One page of the published posts, optionally of one author."""
     query = PostListQuery.from_args(request.args)

@@ -6,6 +6,7 @@ from flask import Response
 from werkzeug.exceptions import NotFound
 
 from app.api import bp
+from app.conditional import conditional
 from app.helpers import success_response
 from app.openapi import api_operation
 from app.schemas import PublicUserResponse
@@ -16,6 +17,7 @@ from app.services import user_service
 @api_operation(
     "A user's public profile (never the email)", tag="users", response=PublicUserResponse
 )
+@conditional
 def user_profile(username: str) -> Response:
     """The public profile of ``username`` (ignoring case)."""
     if "\x00" in username:  # no username has one, and PostgreSQL refuses it in a query

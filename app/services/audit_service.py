@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from app.database import read_connection
 from app.extensions import db
 from app.models import AuditEvent, User
+from app.models.audit_event import chain_head
 from app.services.pages import Page, paginate
 from app.services.permissions import require_admin
 
@@ -46,3 +48,13 @@ def entity_events(
         skip=skip,
         limit=limit,
     )
+
+
+def latest_event_id() -> int:
+    """The id of the newest audit event (0 for an empty trail): one index read.
+
+    Every create, change, delete and restore appends an event, so this number changes
+    with every write to the content, on every worker and host alike.
+    """
+    with read_connection(db) as connection:
+        return chain_head(connection)[0]

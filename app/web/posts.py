@@ -7,6 +7,7 @@ import re
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from app.conditional import conditional
 from app.models import Post, User
 from app.schemas import (
     MAX_ID,
@@ -51,6 +52,7 @@ def html_page(result: ServicePage, number: int, per_page: int) -> Page:
 
 
 @bp.get("/")
+@conditional
 def home() -> str:
     """Published posts, newest first, ``?page=N``."""
     number = parse_page(request.args.get("page"))
@@ -60,6 +62,7 @@ def home() -> str:
 
 
 @bp.get("/u/<username>")
+@conditional
 def author(username: str) -> str:
     """An author's published posts, newest first; the author also sees their drafts."""
     if len(username) > USERNAME_MAX or not re.fullmatch(USERNAME_PATTERN, username):
@@ -99,6 +102,7 @@ def _render_post(
 
 
 @bp.get(f"/posts/{POST_ID}")
+@conditional
 def show_post(post_id: int) -> str:
     """A post, rendered from Markdown, with its comments ``?page=N``."""
     return _render_post(post_service.get_post(post_id, signed_in_user()))

@@ -1,0 +1,70 @@
+"""Conditional GETs of public reads: a strong ETag from state every write changes, and 304.
+
+Anonymous readers (no token, no session cookie) of the pages and of the API's public
+lists all see the same representation of a URL, which changes only when content does.
+Every write appends an audit event, so the newest event's id (one index read) is the
+version of all content, on every worker and host at once. The ETag combines it with the
+URL and the app's name and version (templates and formats change with a release):
+
+* a request whose ``If-None-Match`` holds the current tag gets a 304 before the view runs:
+  no page query, no template;
+* any other anonymous response carries the tag and ``Cache-Control: public, no-cache``, so
+  a shared cache in front can keep it and revalidate instead of asking for it anew;
+* requests with credentials are not conditional, and their responses are ``private``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Response, current_app, make_response, request
+
+from app.services import audit_service
+
+ViewT = TypeVar("ViewT", bound=Callable[..., Any])
+PUBLIC = "public, no-cache"
+PRIVATE = "private"
+
+
+def is_anonymous() -> bool:
+    """Whether the request carries no credentials: no Authorization, no session cookie."""
+    if "Authorization" in request.headers:
+        return False
+    return current_app.config["SESSION_COOKIE_NAME"] not in request.cookies
+
+
+def content_tag() -> str:
+    """The strong ETag of this URL's public representation as content stands now."""
+    settings = current_app.extensions["inkwell.settings"]
+    url = request.full_path
+    digest = hashlib.sha256(
+        f"{settings.app_name}\n{settings.app_version}\n{url}".encode()
+    ).hexdigest()[:20]
+    return f"c{audit_service.latest_event_id()}-{digest}"
+
+
+def conditional(view: ViewT) -> ViewT:
+    """Answer anonymous GETs of ``view`` conditionally (ETag, 304); mark the rest private."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if request.method not in ("GET", "HEAD") or not is_anonymous():
+            response = make_response(view(*args, **kwargs))
+            response.headers["Cache-Control"] = PRIVATE
+            return response
+        tag = content_tag()
+        if request.if_none_match.contains(tag):
+            not_modified = Response(status=304)
+            not_modified.set_etag(tag)
+            not_modified.headers["Cache-Control"] = PUBLIC
+            return not_modified
+        response = make_response(view(*args, **kwargs))
+        if response.status_code == 200:
+            response.set_etag(tag)
+            response.headers["Cache-Control"] = PUBLIC
+        return response
+
+    return wrapper  # type: ignore[return-value]

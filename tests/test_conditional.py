@@ -1,0 +1,125 @@
+"""Conditional GETs: anonymous reads carry a strong ETag that every write changes, and 304."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from app import create_app
+from app.extensions import db
+from app.services import comment_service, post_service
+from tests.api_helpers import auth_headers
+from tests.web_helpers import sign_in
+
+PUBLIC_URLS = ["/", "/?page=1", "/u/writer", "/api/v1/posts", "/api/v1/users/writer"]
+
+
+@pytest.fixture
+def post(make_user, make_post):
+    """A published post by ``writer``."""
+    return make_post(make_user("writer"), title="Hello")
+
+
+@contextmanager
+def counting_statements(app):
+    """The SQL statements the app sends inside the block."""
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.mark.parametrize("url", PUBLIC_URLS)
+def test_anonymous_reads_carry_a_strong_etag_and_public_no_cache(client, post, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    tag, weak = response.get_etag()
+    assert tag and not weak
+    assert response.headers["Cache-Control"] == "public, no-cache"
+
+
+@pytest.mark.parametrize("url", PUBLIC_URLS)
+def test_if_none_match_with_the_current_tag_is_a_304_with_no_body(client, post, url):
+    etag = client.get(url).headers["ETag"]
+    response = client.get(url, headers={"If-None-Match": etag})
+    assert response.status_code == 304
+    assert response.data == b""
+    assert response.headers["ETag"] == etag
+
+
+def test_the_post_page_is_conditional_too(client, post):
+    etag = client.get(f"/posts/{post.id}").headers["ETag"]
+    assert client.get(f"/posts/{post.id}", headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_a_304_runs_no_page_query(app, client, post):
+    etag = client.get("/").headers["ETag"]
+    with counting_statements(app) as statements:
+        assert client.get("/", headers={"If-None-Match": etag}).status_code == 304
+    reads = [s for s in statements if "audit_events" not in s and s.strip() != "SELECT 1"]
+    assert reads == []
+    assert len([s for s in statements if "audit_events" in s]) == 1
+
+
+def test_each_url_has_its_own_tag(client, post):
+    tags = {client.get(url).headers["ETag"] for url in PUBLIC_URLS}
+    assert len(tags) == len(PUBLIC_URLS)
+
+
+def test_a_stale_tag_gets_the_full_page(client, post):
+    response = client.get("/", headers={"If-None-Match": '"c0-0000"'})
+    assert response.status_code == 200
+    assert b"Hello" in response.data
+
+
+@pytest.mark.parametrize("change", ["create", "edit", "delete", "restore", "comment"])
+def test_every_write_changes_the_tag_at_once_on_every_worker(
+    make_settings, database_url, app, post, make_user, make_admin, change
+):
+    # Two apps on one database stand for two workers (or hosts): one writes, one reads.
+    other = create_app(make_settings(database_url=database_url))
+    reader = other.test_client()
+    before = reader.get("/").headers["ETag"]
+    admin = make_admin()
+    with app.app_context():
+        if change == "create":
+            post_service.create_post(admin, "Another", "Body", "published")
+        elif change == "edit":
+            post_service.update_post(post.id, admin, title="Edited")
+        elif change == "delete":
+            post_service.delete_post(post.id, admin)
+        elif change == "restore":
+            post_service.delete_post(post.id, admin)
+            before = reader.get("/").headers["ETag"]
+            post_service.restore_post(post.id, admin)
+        else:
+            comment_service.add_comment(post.id, make_user(), "A comment")
+    after = reader.get("/", headers={"If-None-Match": before})
+    assert after.status_code == 200
+    assert after.headers["ETag"] != before
+
+
+def test_signed_in_pages_are_private_and_never_304(client, post, make_user):
+    sign_in(client, make_user())
+    response = client.get("/")
+    assert response.headers["Cache-Control"] == "private"
+    assert "ETag" not in response.headers
+    assert client.get("/", headers={"If-None-Match": "*"}).status_code == 200
+
+
+def test_api_clients_with_a_token_are_private(app, client, post, make_user):
+    headers = auth_headers(app, make_user())
+    response = client.get("/api/v1/posts", headers=headers)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "private"
+    assert "ETag" not in response.headers
