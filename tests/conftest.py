@@ -60,6 +60,7 @@ def make_settings(tmp_path):
             "database_url": f"sqlite:///{tmp_path / 'inkwell-test.db'}",
             "log_file": str(tmp_path / "logs" / "inkwell.log"),
             "rate_limit_storage_url": "memory://",
+            "audit_anchor_file": str(tmp_path / "anchors" / "audit-anchors.log"),
         }
         values.update(overrides)
         if POSTGRES_PGBOUNCER and values["database_url"] == POSTGRES_URL:
@@ -78,9 +79,15 @@ def database_url(request, tmp_path) -> str:
 
 
 @pytest.fixture
-def app(make_settings, database_url):
-    """An application on a fresh schema, torn down afterwards."""
-    application = create_app(make_settings(database_url=database_url))
+def app(request, make_settings, database_url):
+    """An application on a fresh schema, torn down afterwards.
+
+    A test or module marked ``@pytest.mark.app_settings(rate_limit_requests=10_000)`` gets
+    those settings on top of the defaults.
+    """
+    marker = request.node.get_closest_marker("app_settings")
+    overrides = marker.kwargs if marker is not None else {}
+    application = create_app(make_settings(database_url=database_url, **overrides))
     with application.app_context():
         reset_schema()
     yield application

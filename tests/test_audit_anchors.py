@@ -25,17 +25,6 @@ def anchor_file(app):
     return Path(app.extensions["inkwell.settings"].audit_anchor_file)
 
 
-@pytest.fixture
-def make_settings(make_settings, tmp_path):
-    """Settings whose anchor file lies in the test's own folder."""
-
-    def build(**overrides):
-        overrides.setdefault("audit_anchor_file", str(tmp_path / "anchors" / "audit.log"))
-        return make_settings(**overrides)
-
-    return build
-
-
 def test_anchor_appends_the_chain_head(cli, anchor_file):
     cli("seed", "--posts", "3", "--users", "1")
     result = cli("audit", "anchor")

@@ -7,32 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from app import create_app
 from app.audit import anchor_head
 from app.extensions import db as _db
 from app.models.audit_event import chain_head
 from app.operations import REDACTED, describe_duration, redact_url, redacted_settings
 from app.services import post_service
 from config import Settings
-from tests.conftest import TEST_SECRET_KEY, reset_schema
+from tests.conftest import TEST_SECRET_KEY
 from tests.web_helpers import BROWSER, page_text, sign_in
 
 METRICS_TOKEN = "metrics-token-7c1e2f9a0b3d4c5e"
 REDIS_PASSWORD = "redis-password-3f8a1b2c"
-
-
-@pytest.fixture
-def app(make_settings, database_url, tmp_path):
-    """The app under test, its anchor file in tmp_path."""
-    application = create_app(
-        make_settings(database_url=database_url, audit_anchor_file=str(tmp_path / "anchors.log"))
-    )
-    with application.app_context():
-        reset_schema()
-    yield application
-    with application.app_context():
-        _db.session.remove()
-        _db.engine.dispose()
 
 
 def ops_page(client):

@@ -6,28 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from app import create_app
-from app.extensions import db as _db
 from tests.browser import browse, log_in
-from tests.conftest import reset_schema, service_missing
+from tests.conftest import service_missing
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.app_settings(rate_limit_requests=10_000)]
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 POSTS = 25  # more than one page of the home page's 10, so page links show
-
-
-@pytest.fixture
-def app(make_settings, database_url):
-    """The app under test, with room for the many requests a browser session makes."""
-    application = create_app(make_settings(database_url=database_url, rate_limit_requests=10_000))
-    with application.app_context():
-        reset_schema()
-    yield application
-    with application.app_context():
-        _db.session.remove()
-        _db.engine.dispose()
 
 
 @pytest.fixture

@@ -4,27 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from app import create_app
-from app.extensions import db as _db
 from tests.browser import browse, log_in, sign_out
-from tests.conftest import reset_schema
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.app_settings(rate_limit_requests=10_000)]
 expect = pytest.importorskip("playwright.sync_api").expect
 
 NEW_PASSWORD = "a-brand-new-passphrase"
-
-
-@pytest.fixture
-def app(make_settings, database_url):
-    """The app under test, with room for the many requests a browser session makes."""
-    application = create_app(make_settings(database_url=database_url, rate_limit_requests=10_000))
-    with application.app_context():
-        reset_schema()
-    yield application
-    with application.app_context():
-        _db.session.remove()
-        _db.engine.dispose()
 
 
 def test_a_deactivated_users_open_session_is_sent_to_sign_in(app, make_admin, make_user):

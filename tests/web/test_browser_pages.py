@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from app import create_app
 from app.extensions import db as _db
 from app.models import Comment, Post
 from app.services import comment_service, post_service
@@ -24,25 +23,12 @@ from tests.browser import (
     sign_out,
     write_post,
 )
-from tests.conftest import reset_schema
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.app_settings(rate_limit_requests=10_000)]
 expect = pytest.importorskip("playwright.sync_api").expect
 
 SEEDED_POSTS = 45
 SCREENSHOT_DAY = datetime(2025, 5, 1, 8, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def app(make_settings, database_url):
-    """The app under test, with room for the many requests a browser session makes."""
-    application = create_app(make_settings(database_url=database_url, rate_limit_requests=10_000))
-    with application.app_context():
-        reset_schema()
-    yield application
-    with application.app_context():
-        _db.session.remove()
-        _db.engine.dispose()
 
 
 def test_author_journey_from_registration_to_restored_post(app, make_admin):
