@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, delete, exists, func, or_, select
+from sqlalchemy import Insert, Select, delete, exists, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -148,7 +148,7 @@ def get_active_user(user_id: int, *, credential_id: str, credentials_version: in
     return user
 
 
-def _insert_ignoring_duplicates(values: dict) -> object:
+def _insert_ignoring_duplicates(values: dict) -> Insert:
     """An INSERT into ``revoked_credentials`` that does nothing if the id is already there."""
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
