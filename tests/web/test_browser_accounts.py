@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import browse, log_in, sign_out
+from tests.browser import PHONE, browse, horizontal_overflow, log_in, sign_out
 
 pytestmark = [pytest.mark.slow, pytest.mark.app_settings(rate_limit_requests=10_000)]
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -100,4 +100,19 @@ def test_a_copy_of_the_cookie_taken_before_sign_out_signs_nobody_in(app, make_us
         thief.context.add_cookies(cookies)
         site.open(thief, "/posts/new")
         expect(thief).to_have_url(f"{site.url}/login?next=/posts/new")
+    assert site.problems == []
+
+
+def test_the_account_pages_fit_a_phone(app, make_admin, make_user):
+    make_admin("phoneadmin")
+    make_user("a_rather_long_username_here", email="a.rather.long.address@example.com")
+    with browse(app) as site:
+        page = site.new_page(viewport=PHONE, is_mobile=True, has_touch=True)
+        site.open(page, "/")
+        log_in(page, "phoneadmin")
+        overflow = {}
+        for path in ["/admin/users", "/admin/users/2/delete", "/account/password"]:
+            site.open(page, path)
+            overflow[path] = horizontal_overflow(page)
+        assert overflow == dict.fromkeys(overflow, 0)
     assert site.problems == []
