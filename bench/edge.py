@@ -6,7 +6,9 @@ Starts three gunicorn servers with the project's gunicorn.conf.py and the same w
 * ``full, memory``: Inkwell's ``GET /api/v1/`` through the whole stack (rate limiter with
   headers, CORS for an allowed Origin, request id, security headers, access log to console
   and file), counting in process memory;
-* ``full, redis``: the same, counting in a private redis-server.
+* ``full, redis``: the same, counting in a private redis-server;
+* ``full, redis, no metrics``: the same with ``METRICS_ENABLED=false``, so that the cost of
+  the Prometheus metrics per request is the ratio of the two redis rows.
 
 Load comes from a second process on loopback (``wrk`` when installed, else a small Python
 load generator). The cases take turns for ``--rounds`` rounds; the table shows the median
@@ -14,9 +16,9 @@ requests/s, p50 and p99 latency, and the throughput ratio to ``bare``::
 
     .venv/bin/python -m bench.edge --duration 5 --rounds 5
 
-Sync workers close every connection, which leaves a TIME_WAIT socket per request; after some
-25,000 requests to one port, new connections to it wait for a free client port. So every run
-gets a freshly started server on a port of its own, and runs stay short.
+Every run gets a freshly started server on a port of its own (gunicorn's threaded workers,
+as gunicorn.conf.py configures them), and runs stay short, so no run inherits another's
+sockets or warm caches.
 """
 
 from __future__ import annotations
@@ -201,9 +203,10 @@ def python_load(port: int, duration: float, connections: int) -> Measurement:
     )
 
 
-def inkwell_environment(workdir: Path, storage_url: str) -> dict[str, str]:
+def inkwell_environment(workdir: Path, storage_url: str, metrics: bool = True) -> dict[str, str]:
     """Settings of the full-stack servers: a budget that no run exhausts."""
     return {
+        "METRICS_ENABLED": "true" if metrics else "false",
         "SECRET_KEY": secrets.token_urlsafe(48),
         "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
         "LOG_FILE": str(workdir / "inkwell.log"),
@@ -223,19 +226,32 @@ def print_table(cases: list[Case], workers: int, load: str, connections: int) ->
     the bare run of its own round, which cancels slow changes in the machine's other load.
     """
     bare = cases[0]
-    print(f"\n{workers} gunicorn workers, {os.cpu_count()} CPUs, {load}, {connections} connections")
-    print("\n| case | requests/s | p50 ms | p99 ms | vs bare | errors |")
-    print("|---|---:|---:|---:|---:|---:|")
+    load_average = os.getloadavg()[0]
+    print(
+        f"\n{workers} gunicorn workers, {os.cpu_count()} CPUs, {load}, {connections} connections,"
+        f" load average {load_average:.1f} at the end"
+    )
+    print(
+        "\n| case | requests/s | p50 ms | p99 ms | vs bare (median) | per-round spread | errors |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for case in cases:
-        ratio = statistics.median(
+        ratios = [
             run.requests_per_second / base.requests_per_second
             for run, base in zip(case.runs, bare.runs, strict=True)
-        )
+        ]
         print(
             f"| {case.name} | {case.median('requests_per_second'):,.0f} "
-            f"| {case.median('p50_ms'):.2f} | {case.median('p99_ms'):.2f} | {ratio:.2f}x "
+            f"| {case.median('p50_ms'):.2f} | {case.median('p99_ms'):.2f} "
+            f"| {statistics.median(ratios):.2f}x | {min(ratios):.2f}x-{max(ratios):.2f}x "
             f"| {sum(run.errors for run in case.runs)} |"
         )
+    with_metrics, without_metrics = cases[2], cases[3]
+    cost = statistics.median(
+        1 - on.requests_per_second / off.requests_per_second
+        for on, off in zip(with_metrics.runs, without_metrics.runs, strict=True)
+    )
+    print(f"\nmetrics cost per request (median over rounds): {cost:.1%} of throughput")
 
 
 def main() -> None:
@@ -259,6 +275,11 @@ def main() -> None:
             Case("bare", "bench.bare_app:app", inkwell_environment(workdir, "memory://")),
             Case("full, memory", "wsgi:app", inkwell_environment(workdir, "memory://")),
             Case("full, redis", "wsgi:app", inkwell_environment(workdir, redis_url)),
+            Case(
+                "full, redis, no metrics",
+                "wsgi:app",
+                inkwell_environment(workdir, redis_url, metrics=False),
+            ),
         ]
         try:
             for round_number in range(1, options.rounds + 1):
