@@ -224,6 +224,34 @@ def anchor_command() -> None:
     click.echo(f"Anchored event {anchor.event_id} ({anchor.hash}) in {path}")
 
 
+@click.group("posts", cls=OneLineErrorsGroup)
+def posts_group() -> None:
+    """Posts and comments."""
+
+
+@posts_group.command("rerender")
+@click.option(
+    "--all", "everything", is_flag=True, help="Every row, not only those of another renderer"
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 10_000),
+    default=500,
+    show_default=True,
+    help="Rows per transaction",
+)
+@with_appcontext
+def rerender_command(everything: bool, batch_size: int) -> None:
+    """Render stored HTML and excerpts again where another renderer version made them."""
+    from app.services import rendering_service
+
+    report = rendering_service.rerender(everything=everything, batch_size=batch_size)
+    click.echo(
+        f"Rendered {report.posts} posts and {report.comments} comments again"
+        f" with {report.rendered_with}"
+    )
+
+
 @click.group("users", cls=OneLineErrorsGroup)
 def users_group() -> None:
     """Accounts, for operators without a browser (acting as the system)."""
@@ -286,3 +314,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users_group)
     app.cli.add_command(seed_command)
     app.cli.add_command(audit_group)
+    app.cli.add_command(posts_group)

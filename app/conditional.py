@@ -4,13 +4,18 @@ Anonymous readers (no token, no session cookie) of the pages and of the API's pu
 lists all see the same representation of a URL, which changes only when content does.
 Every write appends an audit event, so the newest event's id (one index read) is the
 version of all content, on every worker and host at once. The ETag combines it with the
-URL and the app's name and version (templates and formats change with a release):
+URL, the app's name and version (templates and formats change with a release) and the
+Markdown renderer's version (``flask posts rerender`` changes stored HTML without a write):
 
 * a request whose ``If-None-Match`` holds the current tag gets a 304 before the view runs:
   no page query, no template;
 * any other anonymous response carries the tag and ``Cache-Control: public, no-cache``, so
   a shared cache in front can keep it and revalidate instead of asking for it anew;
 * requests with credentials are not conditional, and their responses are ``private``.
+
+Single records (a post, a comment) have their own tags, from their version (see
+:mod:`app.services.concurrency`): :func:`unchanged_record` answers their
+``If-None-Match`` with a 304 from one small query, for every viewer who may see them.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any, TypeVar
 
 from flask import Response, current_app, make_response, request
 
+from app.markdown import RENDERER_VERSION
 from app.services import audit_service
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
@@ -40,10 +46,25 @@ def content_tag() -> str:
     """The strong ETag of this URL's public representation as content stands now."""
     settings = current_app.extensions["inkwell.settings"]
     url = request.full_path
-    digest = hashlib.sha256(
-        f"{settings.app_name}\n{settings.app_version}\n{url}".encode()
-    ).hexdigest()[:20]
+    parts = (settings.app_name, settings.app_version, RENDERER_VERSION, url)
+    digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
     return f"c{audit_service.latest_event_id()}-{digest}"
+
+
+def unchanged_record(current_tag: Callable[[], str | None]) -> Response | None:
+    """A 304 when ``If-None-Match`` names the record's current tag; else None.
+
+    ``current_tag`` (the record's tag as this viewer would get it, None when they would
+    get a 404) runs only when the request carries ``If-None-Match``.
+    """
+    if not request.if_none_match:
+        return None
+    tag = current_tag()
+    if tag is None or not request.if_none_match.contains_weak(tag):
+        return None
+    not_modified = Response(status=304)
+    not_modified.set_etag(tag)
+    return not_modified
 
 
 def conditional(view: ViewT) -> ViewT:

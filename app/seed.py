@@ -1,7 +1,9 @@
 """Demo data for ``flask seed``: users, posts and comments, inserted in bulk.
 
 Rows go in through ORM bulk ``insert()`` statements, so the one stamping listener stamps
-them and every row still gets its audit event (see :mod:`app.models.bulk`).
+them and every row still gets its audit event (see :mod:`app.models.bulk`). Bodies come
+from small pools and are rendered once each (:class:`Renderings`), as the services
+render a text once when it is written.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from app.auth import hash_password
+from app.markdown import Rendering, render
 from app.models import BULK_COPY, Comment, Post, PostStatus, Role, User, reserve_ids, utcnow
 
 #: Every demo user signs in with this password.
@@ -121,6 +125,35 @@ class _Text:
         return self.rng.choice(self.sentences)
 
 
+class Renderings:
+    """Each distinct Markdown text rendered once: the pools repeat their texts many times."""
+
+    def __init__(self) -> None:
+        self._done: dict[str, Rendering] = {}
+
+    def of(self, text: str) -> Rendering:
+        """The rendering of ``text``, made on its first use."""
+        rendering = self._done.get(text)
+        if rendering is None:
+            rendering = self._done[text] = render(text)
+        return rendering
+
+    def post_columns(self, body: str) -> dict[str, Any]:
+        """The stored rendering of a post's ``body``, as columns."""
+        rendering = self.of(body)
+        return {
+            "body": body,
+            "body_html": rendering.html,
+            "excerpt": rendering.excerpt,
+            "rendered_with": rendering.rendered_with,
+        }
+
+    def comment_columns(self, body: str) -> dict[str, Any]:
+        """The stored rendering of a comment's ``body``, as columns."""
+        rendering = self.of(body)
+        return {"body": body, "body_html": rendering.html, "rendered_with": rendering.rendered_with}
+
+
 def seed_demo_data(
     session: Session,
     *,
@@ -134,6 +167,7 @@ def seed_demo_data(
     started = time.perf_counter()
     rng = random.Random(seed)  # noqa: S311 - demo content, not secrets
     text = _Text(rng)
+    renderings = Renderings()
     tag = secrets.token_hex(3)  # keeps usernames and slugs unique across runs
     usernames = tuple(f"demo-{tag}-{number}" for number in range(1, users + 1))
     password_hash = hash_password(DEMO_PASSWORD)
@@ -162,7 +196,7 @@ def seed_demo_data(
                 {
                     "title": " ".join(words).capitalize(),
                     "slug": "-".join(words) + f"-{tag}-{number}",
-                    "body": text.body(),
+                    **renderings.post_columns(text.body()),
                     "status": PostStatus.PUBLISHED if published else PostStatus.DRAFT,
                     "published_at": (
                         now - timedelta(seconds=rng.randrange(MAX_AGE_SECONDS))
@@ -183,7 +217,11 @@ def seed_demo_data(
             session.execute(statement, post_rows)
             statuses = [(row["id"], row["status"]) for row in post_rows]
         comment_rows = [
-            {"post_id": post_id, "author_id": rng.choice(user_ids), "body": text.sentence()}
+            {
+                "post_id": post_id,
+                "author_id": rng.choice(user_ids),
+                **renderings.comment_columns(text.sentence()),
+            }
             for post_id, status in statuses
             if status is PostStatus.PUBLISHED
             for _ in range(rng.randint(0, 2 * comments_per_post))

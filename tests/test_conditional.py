@@ -123,3 +123,12 @@ def test_api_clients_with_a_token_are_private(app, client, post, make_user):
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "private"
     assert "ETag" not in response.headers
+
+
+def test_a_new_renderer_changes_every_tag(client, post, monkeypatch):
+    """``flask posts rerender`` rewrites stored HTML without a write: the tag must move."""
+    before = client.get("/").headers["ETag"]
+    monkeypatch.setattr("app.conditional.RENDERER_VERSION", "a newer renderer")
+    after = client.get("/")
+    assert after.headers["ETag"] != before
+    assert client.get("/", headers={"If-None-Match": before}).status_code == 200

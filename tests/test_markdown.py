@@ -168,3 +168,52 @@ def test_excerpt_falls_back_to_all_words_without_paragraphs():
 
 def test_excerpt_is_cut_between_words_with_an_ellipsis():
     assert excerpt("alpha beta gamma delta", length=12) == "alpha beta…"
+
+
+# -- the stored rendering and its version ---------------------------------------------------
+
+
+def test_the_renderer_version_names_both_packages_and_their_versions():
+    from importlib.metadata import version
+
+    from app.markdown import RENDERER_VERSION
+
+    assert f"markdown-it-py {version('markdown-it-py')}" in RENDERER_VERSION
+    assert f"nh3 {version('nh3')}" in RENDERER_VERSION
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ALLOWED_TAGS", ALLOWED_TAGS | {"iframe"}),
+        ("ALLOWED_URL_SCHEMES", ALLOWED_URL_SCHEMES | {"ftp"}),
+        ("LINK_REL", "nofollow"),
+        ("PARSER_RULES", ("table",)),
+        ("EXCERPT_LENGTH", 100),
+        ("RULES_REVISION", 2),
+    ],
+)
+def test_the_renderer_version_changes_with_each_rule(monkeypatch, name, value):
+    from app import markdown
+
+    before = markdown.renderer_version()
+    monkeypatch.setattr(markdown, name, value)
+    assert markdown.renderer_version() != before
+
+
+def test_the_renderer_version_changes_with_a_package_version(monkeypatch):
+    from app import markdown
+
+    before = markdown.renderer_version()
+    monkeypatch.setattr(markdown, "version", lambda name: "99.0" if name == "nh3" else "4.3.0")
+    assert markdown.renderer_version() != before
+
+
+def test_render_is_what_the_filters_made_of_the_same_text():
+    from app.markdown import RENDERER_VERSION, render
+
+    source = "# Title\n\nSome *text* <script>x()</script> and [a](javascript:x)."
+    rendering = render(source)
+    assert rendering.html == str(render_markdown(source))
+    assert rendering.excerpt == excerpt(source)
+    assert rendering.rendered_with == RENDERER_VERSION

@@ -42,9 +42,19 @@ def masked(model: type, key: str, value: Any) -> Any:
     return audit_value(value)
 
 
+def derived_keys(mapper: Mapper) -> frozenset[str]:
+    """The model's derived columns (``__audit_derived__``): computed from content, not content."""
+    return getattr(mapper.class_, "__audit_derived__", frozenset())
+
+
 def audited_keys(mapper: Mapper, *, soft_delete: bool) -> list[str]:
-    """Column attributes that appear in ``changes`` (soft-delete columns only when asked)."""
+    """Column attributes that appear in ``changes`` (soft-delete columns only when asked).
+
+    Derived columns never do: an event records what was written, and the rendering of a
+    body follows from the body it already records.
+    """
     skipped = UNAUDITED_COLUMNS if soft_delete else UNAUDITED_COLUMNS | SOFT_DELETE_COLUMNS
+    skipped = skipped | derived_keys(mapper)
     return [attr.key for attr in mapper.column_attrs if attr.key not in skipped]
 
 
@@ -56,7 +66,10 @@ def _keep_old_value(_target: Any, value: Any, _old: Any, _initiator: Any) -> Any
 @event.listens_for(AuditMixin, "mapper_configured", propagate=True)
 def track_old_values(mapper: Mapper, _class: type) -> None:
     """Load a column's old value before it is overwritten, so audit events can show it."""
+    derived = derived_keys(mapper)
     for attr in mapper.column_attrs:
+        if attr.key in derived:
+            continue  # never in an event, so its old value is never needed
         event.listen(attr.class_attribute, "set", _keep_old_value, active_history=True, retval=True)
 
 

@@ -100,6 +100,9 @@ class AuditMixin:
     __audit_entity__: ClassVar[str]
     #: Columns whose values never reach the audit trail (shown as ``MASKED``).
     __audit_masked__: ClassVar[frozenset[str]] = frozenset()
+    #: Derived columns: computed from the row's content (a stored rendering), not content
+    #: themselves. They never appear in audit events, and recomputing them is no write.
+    __audit_derived__: ClassVar[frozenset[str]] = frozenset()
 
     date_added: Mapped[datetime] = mapped_column(nullable=False)
     date_updated: Mapped[datetime] = mapped_column(nullable=False)

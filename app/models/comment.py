@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, Text, text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import DELETED_ROWS_SQL, AuditedModel, VersionedMixin, attribution
@@ -19,11 +19,15 @@ class Comment(VersionedMixin, AuditedModel):
 
     __tablename__ = "comments"
     __audit_entity__ = "comment"
+    __audit_derived__ = frozenset({"body_html", "rendered_with"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), nullable=False)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)
+    #: ``body`` rendered to sanitised HTML when it was written (see :mod:`app.markdown`).
+    body_html: Mapped[str] = mapped_column(Text, nullable=False)
+    rendered_with: Mapped[str] = mapped_column(String(100), nullable=False)
 
     post: Mapped[Post] = relationship(back_populates="comments")
     author: Mapped[User] = relationship(back_populates="comments")

@@ -34,11 +34,17 @@ class Post(VersionedMixin, AuditedModel):
 
     __tablename__ = "posts"
     __audit_entity__ = "post"
+    __audit_derived__ = frozenset({"body_html", "excerpt", "rendered_with"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     slug: Mapped[str] = mapped_column(String(220), nullable=False, unique=True)
     body: Mapped[str] = mapped_column(Text, nullable=False)
+    #: ``body`` rendered to sanitised HTML, and its plain-text opening, when it was written
+    #: (see :mod:`app.markdown`); ``rendered_with`` names the renderer that made them.
+    body_html: Mapped[str] = mapped_column(Text, nullable=False)
+    excerpt: Mapped[str] = mapped_column(Text, nullable=False)
+    rendered_with: Mapped[str] = mapped_column(String(100), nullable=False)
     status: Mapped[PostStatus] = mapped_column(
         Enum(
             PostStatus,

@@ -7,14 +7,20 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
+from app.markdown import render
 from app.models import INCLUDE_DELETED, Comment, Post, User
 from app.models.soft_delete import deleted
 from app.services._transaction import transaction
-from app.services.concurrency import ExpectedVersion, check_version, stale_write_error
+from app.services.concurrency import (
+    ExpectedVersion,
+    check_version,
+    record_tag,
+    stale_write_error,
+)
 from app.services.errors import Conflict, NotFound, PermissionDenied, StaleVersion
-from app.services.pages import Page, paginate
+from app.services.pages import Page, paginate, paginate_within
 from app.services.permissions import require_admin
-from app.services.post_service import get_post
+from app.services.post_service import can_view, get_post, may_view
 
 
 def can_delete(comment: Comment, actor: User | None) -> bool:
@@ -46,11 +52,34 @@ def get_comment(comment_id: int, viewer: User | None = None) -> Comment:
     return comment
 
 
+def current_tag(comment_id: int, viewer: User | None = None) -> str | None:
+    """The comment's record ETag as ``viewer`` would get it now, None for a 404; one statement.
+
+    A comment is as visible as its post, so the post's status and author are read too.
+    """
+    row = db.session.execute(
+        select(Comment.version, User.id, Post.status, Post.author_id)
+        .join(Post, Post.id == Comment.post_id)
+        .outerjoin(User, User.id == Comment.author_id)
+        .where(Comment.id == comment_id)
+    ).first()
+    if row is None or not may_view(row[2], row[3], viewer):
+        return None
+    return record_tag("comment", comment_id, row[0], author_shown=row[1] is not None)
+
+
 def add_comment(post_id: int, author: User, body: str) -> Comment:
     """Comment on a post the author can see."""
     with transaction(author.id) as session:
         post = get_post(post_id, author)
-        comment = Comment(post_id=post.id, author_id=author.id, body=body)
+        rendering = render(body)  # once, as it is written: pages show the stored HTML
+        comment = Comment(
+            post_id=post.id,
+            author_id=author.id,
+            body=body,
+            body_html=rendering.html,
+            rendered_with=rendering.rendered_with,
+        )
         session.add(comment)
     return comment
 
@@ -91,13 +120,16 @@ def restore_comment(comment_id: int, actor: User) -> Comment:
     return comment
 
 
-def list_post_comments(
+def post_with_comments(
     post_id: int, skip: int = 0, limit: int = 20, viewer: User | None = None
-) -> Page[Comment]:
-    """A visible post's live comments, oldest first, with their authors loaded."""
-    get_post(post_id, viewer)
-    return paginate(
+) -> tuple[Post, Page[Comment]]:
+    """A visible post and a page of its live comments (oldest first), authors loaded.
+
+    One statement reads the post, the window of comments and their total.
+    """
+    post, comments = paginate_within(
         db.session,
+        select(Post).where(Post.id == post_id).options(joinedload(Post.author)),
         Comment,
         where=[Comment.post_id == post_id],
         order_by=(Comment.id.asc(),),
@@ -105,6 +137,16 @@ def list_post_comments(
         limit=limit,
         options=[joinedload(Comment.author)],
     )
+    if post is None or not can_view(post, viewer):
+        raise NotFound("post", post_id)
+    return post, comments
+
+
+def list_post_comments(
+    post_id: int, skip: int = 0, limit: int = 20, viewer: User | None = None
+) -> Page[Comment]:
+    """A visible post's live comments, oldest first, with their authors loaded."""
+    return post_with_comments(post_id, skip, limit, viewer)[1]
 
 
 def list_deleted_comments(actor: User, skip: int = 0, limit: int = 20) -> Page[Comment]:

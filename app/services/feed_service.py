@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, Select, Subquery, func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import defer, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.database import read_connection
@@ -20,12 +20,17 @@ from app.extensions import db
 from app.models import FeedCount, Post, PostStatus, User
 from app.models.feed_count import FEED_ALL
 from app.models.soft_delete import deleted, live_rows
-from app.services.pages import WINDOW_ID, Page, paginate, read_window
+from app.services.errors import NotFound
+from app.services.pages import WINDOW_ID, Page, paginate, paginate_within, read_window
 from app.services.permissions import require_admin
 
 FEED_ORDER = (Post.published_at.desc(), Post.id.desc())
 #: The feed read from its far end (oldest first), for windows past its middle.
 FEED_ORDER_REVERSED = (Post.published_at.asc(), Post.id.asc())
+
+#: The pages' lists show titles and excerpts: the Markdown and its HTML (up to 100,000
+#: characters each) stay in the database until something asks for them.
+SUMMARY_OPTIONS = (defer(Post.body), defer(Post.body_html), joinedload(Post.author))
 
 _POSTS, _USERS = Post.__table__, User.__table__
 _CORE_FEED_ORDER = (_POSTS.c.published_at.desc(), _POSTS.c.id.desc())
@@ -80,7 +85,7 @@ class FeedPost:
     author: FeedAuthor | None
 
 
-def feed_counter(author_id: int | None = None) -> ColumnElement[int]:
+def feed_counter(author_id: int | ColumnElement[int] | None = None) -> ColumnElement[int]:
     """A subquery reading the exact number of live published posts (of one author or all)."""
     scope = FEED_ALL if author_id is None else author_id
     return func.coalesce(
@@ -94,7 +99,10 @@ def feed_counter(author_id: int | None = None) -> ColumnElement[int]:
 def list_published_posts(
     skip: int = 0, limit: int = 20, author_username: str | None = None
 ) -> Page[Post]:
-    """Published posts, newest first (``published_at`` desc, id desc), with authors loaded."""
+    """Published posts, newest first (``published_at`` desc, id desc), with authors loaded.
+
+    The posts are summaries: their body and HTML load on first access.
+    """
     where = [Post.status == PostStatus.PUBLISHED]
     author_id = None
     if author_username is not None:
@@ -111,7 +119,7 @@ def list_published_posts(
         order_by=FEED_ORDER,
         skip=skip,
         limit=limit,
-        options=[joinedload(Post.author)],
+        options=SUMMARY_OPTIONS,
         counter=feed_counter(author_id),
         reverse_order_by=FEED_ORDER_REVERSED,
     )
@@ -146,6 +154,31 @@ def list_user_posts(
     )
 
 
+def author_with_posts(username: str, skip: int = 0, limit: int = 20) -> tuple[User, Page[Post]]:
+    """The live user called ``username`` (ignoring case) and a page of their published posts.
+
+    One statement reads the author, the window of posts and the total (a later window on
+    PostgreSQL reads the total first); NotFound when there is no such live user.
+    """
+    named = func.lower(User.username) == func.lower(username)
+    author_id = select(User.id).where(named).scalar_subquery()
+    author, posts = paginate_within(
+        db.session,
+        select(User).where(named),
+        Post,
+        where=[Post.author_id == author_id, Post.status == PostStatus.PUBLISHED],
+        order_by=FEED_ORDER,
+        skip=skip,
+        limit=limit,
+        options=SUMMARY_OPTIONS,
+        counter=feed_counter(author_id),
+        reverse_order_by=FEED_ORDER_REVERSED,
+    )
+    if author is None:
+        raise NotFound("user", username)
+    return author, posts
+
+
 def list_deleted_posts(actor: User, skip: int = 0, limit: int = 20) -> Page[Post]:
     """Soft-deleted posts, most recently deleted first (admins only)."""
     require_admin(actor)
@@ -167,7 +200,7 @@ def list_deleted_posts(actor: User, skip: int = 0, limit: int = 20) -> Page[Post
 def feed_page(skip: int = 0, limit: int = 20, author_username: str | None = None) -> Page[FeedPost]:
     """The API's feed: published live posts newest first, as :class:`FeedPost`, and the total.
 
-    The first window reads the total in the same statement; a later window reads it
+    A window reads the total in the same statement; a later window on PostgreSQL reads it
     first, to know whether to walk in from the far end. The statements are Core, so the
     ORM's soft-delete hook does not see them: they apply :func:`live_rows` themselves.
     """
@@ -197,7 +230,6 @@ def _feed_window(
         limit=limit,
         counter=feed_counter(author_id),
         reverse_order_by=_CORE_FEED_ORDER_REVERSED,
-        total_with_rows=True,
     )
     return Page(
         items=[_feed_post(row) for row in page.items], total=page.total, skip=skip, limit=limit

@@ -5,9 +5,14 @@
 
 * the window's ids are picked first (``ids``), which an index covering the filter and the
   order answers with an index-only scan, and only those rows are then read (``rows``);
-* the total comes from ``counter`` when one is kept (``feed_counts``), else from a COUNT;
+* the total comes from ``counter`` when one is kept (``feed_counts``), else from a COUNT,
+  read in the same statement as the rows (a scalar subquery, evaluated once);
 * with a counter and a reverse order, a window past the middle is walked in from the far
-  end on PostgreSQL, so that the deepest page is as cheap as the first.
+  end on PostgreSQL, so that the deepest page is as cheap as the first; only such a
+  later window reads its total first, to know from which end to walk.
+
+:func:`paginate_within` reads one record and a window of its children (a post and its
+comments, an author and their posts) in that same one statement.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Row, Select, Subquery, func, inspect, select
+from sqlalchemy import Connection, Row, Select, Subquery, func, inspect, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.elements import ColumnElement
@@ -69,7 +74,6 @@ def read_window(
     limit: int,
     counter: ColumnElement[int] | None = None,
     reverse_order_by: Sequence[Any] = (),
-    total_with_rows: bool = False,
     execution_options: Mapping[str, Any] | None = None,
 ) -> Page[Row[Any]]:
     """One window of a list, in ``order_by`` order, and the list's exact total.
@@ -77,24 +81,40 @@ def read_window(
     ``ids`` selects the key of every row of the list as ``id`` (its filter included);
     ``rows(window)`` reads the rows whose ids are in the ``window`` subquery. ``counter``
     is a scalar subquery reading the total kept elsewhere; without it the total is a
-    COUNT over ``ids``. ``total_with_rows`` reads the first window and the counter in one
-    statement (a ``total`` column after the row's own), saving a round trip.
+    COUNT over ``ids``. The total is read with the rows, as a ``total`` column after the
+    row's own, in one statement; only a window that may be walked in from the far end
+    reads it first. An empty window (past the end) reads the total on its own.
     """
     if skip < 0 or limit < 1:
         raise ValueError("skip must be >= 0 and limit >= 1")
     options = dict(execution_options or {})
-    if total_with_rows and counter is not None and skip == 0:
-        window = ids.order_by(*order_by).limit(limit).subquery("window")
-        statement = rows(window).add_columns(counter.label(TOTAL)).order_by(*order_by)
-        items = executor.execute(statement.execution_options(**options)).all()
-        total = items[0].total if items else _total(executor, ids, counter, options)
-        return Page(items=list(items), total=total, skip=skip, limit=limit)
+    reversible = counter is not None and bool(reverse_order_by) and skip > 0
+    if reversible and _dialect(executor) == "postgresql":
+        return _read_window_from_either_end(
+            executor, ids, rows, order_by, reverse_order_by, skip, limit, counter, options
+        )
+    total = counter if counter is not None else _count(ids)
+    window = ids.order_by(*order_by).offset(skip).limit(limit).subquery("window")
+    statement = rows(window).add_columns(total.label(TOTAL)).order_by(*order_by)
+    items = executor.execute(statement.execution_options(**options)).all()
+    found = items[0].total if items else _total(executor, ids, counter, options)
+    return Page(items=list(items), total=found, skip=skip, limit=limit)
+
+
+def _read_window_from_either_end(
+    executor: Session | Connection,
+    ids: Select[Any],
+    rows: Callable[[Subquery], Select[Any]],
+    order_by: Sequence[Any],
+    reverse_order_by: Sequence[Any],
+    skip: int,
+    limit: int,
+    counter: ColumnElement[int],
+    options: Mapping[str, Any],
+) -> Page[Row[Any]]:
+    """A later window of a counted list, walked in from the nearer end (the total first)."""
     total = _total(executor, ids, counter, options)
-    if (
-        counter is not None
-        and reverse_order_by
-        and read_from_the_end(skip, total, _dialect(executor))
-    ):
+    if read_from_the_end(skip, total, _dialect(executor)):
         # The count is read again inside this statement, so it matches the snapshot the
         # ids come from: rows behind the window = count - skip - limit, exactly. The LIMIT
         # stays a constant so that the planner expects a handful of ids.
@@ -105,9 +125,14 @@ def read_window(
         )
     else:
         window_ids = ids.order_by(*order_by).offset(skip).limit(limit)
-    statement = rows(window_ids.subquery("window")).order_by(*order_by)
-    items = executor.execute(statement.execution_options(**options)).all()
+    statement = rows(window_ids.subquery("window")).add_columns(counter.label(TOTAL))
+    items = executor.execute(statement.order_by(*order_by).execution_options(**options)).all()
     return Page(items=list(items), total=total, skip=skip, limit=limit)
+
+
+def _count(ids: Select[Any]) -> ColumnElement[int]:
+    """A scalar subquery counting the rows of ``ids``."""
+    return select(func.count()).select_from(ids.subquery()).scalar_subquery()
 
 
 def _total(
@@ -117,10 +142,7 @@ def _total(
     options: Mapping[str, Any],
 ) -> int:
     """The list's exact total: read from ``counter``, else counted over ``ids``."""
-    if counter is not None:
-        statement = select(counter)
-    else:
-        statement = select(func.count()).select_from(ids.subquery())
+    statement = select(counter if counter is not None else _count(ids))
     return executor.scalar(statement.execution_options(**options)) or 0
 
 
@@ -168,3 +190,50 @@ def paginate(
         execution_options={INCLUDE_DELETED: True} if include_deleted else None,
     )
     return Page(items=[row[0] for row in page.items], total=page.total, skip=skip, limit=limit)
+
+
+def paginate_within(
+    session: Session,
+    parent: Select[Any],
+    entity: type[ItemT],
+    *,
+    where: Sequence[ColumnElement[bool]],
+    order_by: Sequence[Any],
+    skip: int,
+    limit: int,
+    options: Sequence[ExecutableOption] = (),
+    counter: ColumnElement[int] | None = None,
+    reverse_order_by: Sequence[Any] = (),
+) -> tuple[Any | None, Page[ItemT]]:
+    """One record and a window of its children (``entity`` matching ``where``), in one statement.
+
+    ``parent`` selects at most one ORM object (its eager loads included); the window's
+    rows are outer-joined to it, so a parent without children still comes back. The
+    parent is None when ``parent`` finds nothing (the page is then empty).
+    """
+    key = inspect(entity).primary_key[0]
+    ids = select(key.label(WINDOW_ID)).select_from(entity).where(*where)
+    parent_entity = parent.column_descriptions[0]["entity"]
+
+    def parent_and_children(window: Subquery) -> Select[Any]:
+        """The parent, joined to each ``entity`` object whose id is in ``window``."""
+        return (
+            parent.add_columns(entity)
+            .outerjoin_from(parent_entity, window, true())
+            .outerjoin(entity, key == window.c[WINDOW_ID])
+            .options(*options)
+        )
+
+    page = read_window(
+        session,
+        ids,
+        parent_and_children,
+        order_by=order_by,
+        skip=skip,
+        limit=limit,
+        counter=counter,
+        reverse_order_by=reverse_order_by,
+    )
+    record = page.items[0][0] if page.items else None
+    children = [row[1] for row in page.items if row[1] is not None]
+    return record, Page(items=children, total=page.total, skip=skip, limit=limit)

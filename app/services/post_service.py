@@ -14,10 +14,16 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
+from app.markdown import render
 from app.models import INCLUDE_DELETED, AuditEvent, Post, PostStatus, User, utcnow
 from app.services import audit_service
 from app.services._transaction import conflict_from, transaction, violated_field
-from app.services.concurrency import ExpectedVersion, check_version, stale_write_error
+from app.services.concurrency import (
+    ExpectedVersion,
+    check_version,
+    record_tag,
+    stale_write_error,
+)
 from app.services.errors import (
     Conflict,
     NotFound,
@@ -39,12 +45,22 @@ SLUG_ATTEMPTS = 3
 
 def can_view(post: Post, viewer: User | None) -> bool:
     """Published posts are public; drafts only for their author and admins."""
-    return post.is_published or can_edit(post, viewer)
+    return may_view(post.status, post.author_id, viewer)
 
 
 def can_edit(post: Post, viewer: User | None) -> bool:
     """Authors edit their own posts; admins edit every post."""
-    return viewer is not None and (viewer.is_admin or viewer.id == post.author_id)
+    return may_edit(post.author_id, viewer)
+
+
+def may_view(status: PostStatus, author_id: int, viewer: User | None) -> bool:
+    """:func:`can_view` for a post known by its status and author only."""
+    return status == PostStatus.PUBLISHED or may_edit(author_id, viewer)
+
+
+def may_edit(author_id: int, viewer: User | None) -> bool:
+    """:func:`can_edit` for a post known by its author only."""
+    return viewer is not None and (viewer.is_admin or viewer.id == author_id)
 
 
 def _load(post_id: int, *, include_deleted: bool = False) -> Post | None:
@@ -66,6 +82,22 @@ def get_post(post_id: int, viewer: User | None = None) -> Post:
     if post is None or not can_view(post, viewer):
         raise NotFound("post", post_id)
     return post
+
+
+def current_tag(post_id: int, viewer: User | None = None) -> str | None:
+    """The post's record ETag as ``viewer`` would get it now, None for a 404; one statement.
+
+    Reads only what the tag names (version, author shown or not) and what decides whether
+    ``viewer`` may see the post, so that an unchanged post costs no full read.
+    """
+    row = db.session.execute(
+        select(Post.version, Post.status, Post.author_id, User.id)
+        .outerjoin(User, User.id == Post.author_id)
+        .where(Post.id == post_id)
+    ).first()
+    if row is None or not may_view(row[1], row[2], viewer):
+        return None
+    return record_tag("post", post_id, row[0], author_shown=row[3] is not None)
 
 
 def get_deleted_post(post_id: int, actor: User) -> Post:
@@ -105,6 +137,14 @@ def unique_slug(title: str) -> str:
 # -- writes --------------------------------------------------------------------------------
 
 
+def store_rendering(post: Post) -> None:
+    """Render the body once, as it is written: pages show the stored HTML and excerpt."""
+    rendering = render(post.body)
+    post.body_html = rendering.html
+    post.excerpt = rendering.excerpt
+    post.rendered_with = rendering.rendered_with
+
+
 def create_post(
     author: User, title: str, body: str, status: PostStatus | str = PostStatus.DRAFT
 ) -> Post:
@@ -120,6 +160,7 @@ def create_post(
             published_at=utcnow() if status is PostStatus.PUBLISHED else None,
             author_id=author.id,
         )
+        store_rendering(post)
         try:
             with transaction(author.id) as session:
                 session.add(post)
@@ -155,6 +196,7 @@ def update_post(
                 post.title = title.strip()
             if body is not None:
                 post.body = body
+                store_rendering(post)
             if status is not None:
                 _set_status(post, PostStatus(status))
             session.flush()

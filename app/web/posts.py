@@ -23,7 +23,6 @@ from app.services import (
     feed_service,
     lookups,
     post_service,
-    user_service,
 )
 from app.services.pages import Page as ServicePage
 from app.web import bp
@@ -67,10 +66,9 @@ def author(username: str) -> str:
     """An author's published posts, newest first; the author also sees their drafts."""
     if len(username) > USERNAME_MAX or not re.fullmatch(USERNAME_PATTERN, username):
         abort(404)  # no account can have this name
-    user = user_service.get_user_by_username(username)
     number = parse_page(request.args.get("page"))
     window = page_window(number, POSTS_PER_PAGE)
-    result = feed_service.list_user_posts(user.id, window.skip, window.limit)
+    user, result = feed_service.author_with_posts(username, window.skip, window.limit)
     viewer = signed_in_user()
     drafts = []
     if viewer is not None and viewer.id == user.id and number == 1:
@@ -84,13 +82,13 @@ def author(username: str) -> str:
 
 
 def _render_post(
-    post: Post, form: dict[str, str] | None = None, errors: FieldErrors | None = None
+    post_id: int, form: dict[str, str] | None = None, errors: FieldErrors | None = None
 ) -> str:
     """The post page with a page of comments and the comment form."""
     viewer = signed_in_user()
     number = parse_page(request.args.get("page"))
     window = page_window(number, COMMENTS_PER_PAGE)
-    result = comment_service.list_post_comments(post.id, window.skip, window.limit, viewer)
+    post, result = comment_service.post_with_comments(post_id, window.skip, window.limit, viewer)
     return render_template(
         "posts/show.html",
         post=post,
@@ -104,8 +102,8 @@ def _render_post(
 @bp.get(f"/posts/{POST_ID}")
 @conditional
 def show_post(post_id: int) -> str:
-    """A post, rendered from Markdown, with its comments ``?page=N``."""
-    return _render_post(post_service.get_post(post_id, signed_in_user()))
+    """A post with its rendered body and its comments ``?page=N``."""
+    return _render_post(post_id)
 
 
 @bp.post(f"/posts/{POST_ID}/comments")
@@ -118,7 +116,7 @@ def add_comment(post_id: int) -> Response | tuple[str, int]:
     try:
         comment = validate_form(CommentCreate, values)
     except FormError as invalid:
-        return _render_post(post, values, invalid.errors), 422
+        return _render_post(post.id, values, invalid.errors), 422
     created = comment_service.add_comment(post.id, user, comment.body)
     total = comment_service.list_post_comments(post.id, 0, 1, user).total
     last_page = max(1, -(-total // COMMENTS_PER_PAGE))

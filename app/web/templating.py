@@ -1,4 +1,4 @@
-"""Template filters and globals of the pages: Markdown, dates, page links, audit changes."""
+"""Template filters and globals of the pages: stored HTML, dates, page links, audit changes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from jinja2 import BytecodeCache
 from jinja2.bccache import Bucket
 from markupsafe import Markup
 
-from app.markdown import excerpt, render_markdown
+from app.markdown import excerpt
 from app.web.session import signed_in_user
 
 # Long values (a post body) are cut in the audit view; the event itself keeps them whole.
@@ -63,9 +63,9 @@ def page_url(endpoint: str, number: int, param: str = "page", **values: Any) -> 
     return url_for(endpoint, **values)
 
 
-def markdown_filter(text: str) -> Markup:
-    """The ``markdown`` filter: sanitised HTML of Markdown text."""
-    return render_markdown(text)
+def stored_html(html: str) -> Markup:
+    """The ``stored_html`` filter: HTML rendered and sanitised when it was written, as is."""
+    return Markup(html)  # noqa: S704 - sanitised by app.markdown.render at write time
 
 
 def template_context() -> dict[str, Any]:
@@ -102,7 +102,9 @@ def share_compiled_templates(app: Flask) -> None:
 
 def register_template_helpers(bp: Blueprint) -> None:
     """Make the filters and globals available to every template of the app."""
-    bp.add_app_template_filter(markdown_filter, "markdown")
+    bp.add_app_template_filter(stored_html, "stored_html")
+    # The admins' list of deleted comments cuts their bodies on reading (comments keep no
+    # excerpt); every other page shows what was stored when the text was written.
     bp.add_app_template_filter(excerpt, "excerpt")
     bp.add_app_template_filter(isoformat, "isoformat")
     bp.add_app_template_filter(humandate, "humandate")

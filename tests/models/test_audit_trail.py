@@ -98,7 +98,15 @@ def test_bulk_insert_appends_one_event_per_row(db, make_user):
     db.session.execute(
         insert(Post),
         [
-            {"title": f"T{i}", "slug": f"t{i}", "body": "B", "author_id": author.id}
+            {
+                "title": f"T{i}",
+                "slug": f"t{i}",
+                "body": "B",
+                "author_id": author.id,
+                "body_html": "<p>B</p>\n",
+                "excerpt": "B",
+                "rendered_with": "test",
+            }
             for i in range(3)
         ],
     )

@@ -29,9 +29,14 @@ def new_user(db, username: str = "alice") -> User:
     return user
 
 
+#: The stored rendering a model-level test gives its rows (the services render bodies).
+RENDERED = {"body_html": "<p>Body</p>\n", "rendered_with": "test"}
+RENDERED_POST = {**RENDERED, "excerpt": "Body"}
+
+
 def new_post(db, author: User, title: str = "Hello") -> Post:
     """A draft post added and committed directly through the ORM."""
-    post = Post(title=title, slug=title.lower(), body="Body", author_id=author.id)
+    post = Post(title=title, slug=title.lower(), body="Body", author_id=author.id, **RENDERED_POST)
     db.session.add(post)
     db.session.commit()
     return post
@@ -202,6 +207,7 @@ def test_bulk_insert_stamps_every_row(db):
             insert(Post),
             [
                 {"title": f"T{i}", "slug": f"t{i}", "body": "B", "author_id": user.id}
+                | RENDERED_POST
                 for i in range(3)
             ],
         )
@@ -268,7 +274,7 @@ def test_comment_is_versioned_and_stamped(db):
     user = new_user(db)
     post = new_post(db, user)
     with acting_as(user.id):
-        comment = Comment(post_id=post.id, author_id=user.id, body="Hi")
+        comment = Comment(post_id=post.id, author_id=user.id, body="Hi", **RENDERED)
         db.session.add(comment)
         db.session.commit()
     assert comment.version == 1
