@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, request, url_for
 
 from app.api import bp
-from app.conditional import conditional
+from app.conditional import conditional, unchanged_record
 from app.helpers import json_body, list_response, success_response, versioned_response
 from app.identity import current_user, require_user
 from app.openapi import api_operation
@@ -71,8 +71,10 @@ def create_comment(post_id: int) -> Response:
     etag=True,
 )
 def get_comment(comment_id: int) -> Response:
-    """One visible comment, with the ETag to send when deleting it."""
-    return comment_response(comment_service.get_comment(comment_id, current_user()))
+    """One visible comment, with the ETag to send when deleting it (304 when unchanged)."""
+    viewer = current_user()
+    not_modified = unchanged_record(lambda: comment_service.current_tag(comment_id, viewer))
+    return not_modified or comment_response(comment_service.get_comment(comment_id, viewer))
 
 
 @bp.delete("/comments/<id:comment_id>")

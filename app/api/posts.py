@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, request, url_for
 
 from app.api import bp
-from app.conditional import conditional
+from app.conditional import conditional, unchanged_record
 from app.helpers import json_body, list_response, success_response, versioned_response
 from app.identity import current_user, require_role, require_user, unauthorized
 from app.openapi import api_operation
@@ -79,11 +79,12 @@ def create_post() -> Response:
     description="Admins may ask for a soft-deleted post with `include_deleted=true`.",
 )
 def get_post(post_id: int) -> Response:
-    """One visible post; admins may ask explicitly for a soft-deleted one."""
+    """One visible post (304 when unchanged); admins may ask for a soft-deleted one."""
     query = RecordQuery.from_args(request.args)
     viewer = current_user()
     if not query.include_deleted:
-        return post_response(post_service.get_post(post_id, viewer))
+        not_modified = unchanged_record(lambda: post_service.current_tag(post_id, viewer))
+        return not_modified or post_response(post_service.get_post(post_id, viewer))
     if viewer is None:
         raise unauthorized()
     return post_response(post_service.get_deleted_post(post_id, viewer))
