@@ -43,8 +43,10 @@ format: $(VENV)/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Benchmark of the real pages (bench/production.py): seeds BENCH_DATABASE_URL (its public
-# schema is dropped and rebuilt), serves under gunicorn with Redis rate-limit storage.
+# Benchmark (bench/production.py): seeds BENCH_DATABASE_URL (its public schema is dropped
+# and rebuilt), serves Inkwell (Redis rate-limit storage, access log) and the plain
+# references side by side under gunicorn, and interleaves each row with its reference in
+# rounds. BENCH_ARGS, e.g. "--rounds 5 --duration 5 --rows list,deep,home".
 BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/inkwell_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/7
 BENCH_ARGS ?=
