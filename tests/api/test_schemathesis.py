@@ -15,7 +15,11 @@ they answer 401) and to their own tests.
 
 ``positive_data_acceptance`` is left out on purpose: some valid-looking inputs are
 rightly refused by rules a JSON schema cannot express (an email under a reserved domain
-such as ``.test`` is a 422; a well-formed but stale ``If-Match`` is a 412).
+such as ``.test`` is a 422; a well-formed but stale ``If-Match`` is a 412). The
+response-time check's limit is raised from 10 s to the request timeout: speed is
+measured by the benchmarks, and on a loaded machine a correct answer can be slow. One
+worker: schemathesis' generation is not safe
+across threads here (hypothesis fails describing a filter in a second thread).
 """
 
 from __future__ import annotations
@@ -36,6 +40,11 @@ SEED = 20240501
 TIMEOUT_SECONDS = 300
 CHECKS = "all"
 EXCLUDED_CHECKS = "positive_data_acceptance"
+#: Admins read soft-deleted records on purpose (``include_deleted=true``), which the
+#: use-after-free check cannot tell from a record that failed to disappear.
+ADMIN_EXCLUDED_CHECKS = EXCLUDED_CHECKS + ",use_after_free"
+#: Seconds before a request is abandoned; the response-time check gets the same bound.
+REQUEST_TIMEOUT = "30"
 ROLES = ("anonymous", "author", "admin")
 #: Operations that end the run's own token: run only where there is no token to lose.
 SELF_REVOKING = ("logout_post", "change_password_post")
@@ -98,17 +107,19 @@ def test_api_conforms_to_its_openapi_document(fuzzed_app, tmp_path):
                 "--checks",
                 CHECKS,
                 "--exclude-checks",
-                EXCLUDED_CHECKS,
+                ADMIN_EXCLUDED_CHECKS if role == "admin" else EXCLUDED_CHECKS,
                 "--max-examples",
                 str(MAX_EXAMPLES),
                 "--seed",
                 str(SEED),
                 "--workers",
-                "2",
+                "1",
                 "--generation-database",
                 "none",
                 "--request-timeout",
-                "30",
+                REQUEST_TIMEOUT,
+                "--max-response-time",
+                REQUEST_TIMEOUT,
                 "--no-color",
             ],
             cwd=tmp_path,
