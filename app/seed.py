@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from app.auth import hash_password
 from app.markdown import Rendering, render
 from app.models import BULK_COPY, Comment, Post, PostStatus, Role, User, reserve_ids, utcnow
+from app.services import rendering_service
 
 #: Every demo user signs in with this password.
 DEMO_PASSWORD = "demo-password"
@@ -139,19 +140,12 @@ class Renderings:
         return rendering
 
     def post_columns(self, body: str) -> dict[str, Any]:
-        """The stored rendering of a post's ``body``, as columns."""
-        rendering = self.of(body)
-        return {
-            "body": body,
-            "body_html": rendering.html,
-            "excerpt": rendering.excerpt,
-            "rendered_with": rendering.rendered_with,
-        }
+        """A post's ``body`` and its stored rendering, as columns."""
+        return {"body": body, **rendering_service.post_columns(self.of(body))}
 
     def comment_columns(self, body: str) -> dict[str, Any]:
-        """The stored rendering of a comment's ``body``, as columns."""
-        rendering = self.of(body)
-        return {"body": body, "body_html": rendering.html, "rendered_with": rendering.rendered_with}
+        """A comment's ``body`` and its stored rendering, as columns."""
+        return {"body": body, **rendering_service.comment_columns(self.of(body))}
 
 
 def seed_demo_data(
