@@ -12,9 +12,11 @@ worker count as Inkwell, at the same time.
 * ``GET /api/v1/users/<username>``: one live user's public profile.
 * ``GET /``, ``GET /?page=N``, ``GET /u/<username>``, ``GET /posts/<id>``: Inkwell's own
   templates (templates/) rendered by a plain ``jinja2.Environment`` with the project's
-  pure filters (Markdown is rendered and excerpts are cut on every request, as Inkwell
-  does), from the same rows, including the totals read from ``feed_counts``.
-* ``POST /api/v1/posts``: checks the bearer token (PyJWT) and reads its user, then in one
+  pure filters, from the same rows (the HTML and excerpts stored when each post and
+  comment was written, as Inkwell reads them), including the totals read from
+  ``feed_counts``.
+* ``POST /api/v1/posts``: checks the bearer token (PyJWT) and reads its user, renders the
+  Markdown once (app.markdown.render, as Inkwell's write path does), then in one
   transaction inserts the post (the feed-count triggers update the counters), takes the
   audit chain's advisory lock, reads the chain's head and appends the post's ``create``
   event with its hash computed by app.models.audit_event.
@@ -42,10 +44,10 @@ import psycopg
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from slugify import slugify
 
-from app.markdown import excerpt, render_markdown
+from app.markdown import render as render_markdown_text
 from app.models.audit_event import AUDIT_CHAIN_LOCK_KEY, GENESIS_HASH, event_hash
 from app.web.pagination import Page
-from app.web.templating import humandate, isoformat
+from app.web.templating import humandate, isoformat, stored_html
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 POSTS_PER_PAGE = 10
@@ -63,6 +65,8 @@ POST_COLUMNS = (
     "title",
     "slug",
     "body",
+    "body_html",
+    "excerpt",
     "status",
     "published_at",
     "author_id",
@@ -93,7 +97,7 @@ SELECT date_added, date_updated, added_by, updated_by, id, username, role
 FROM users WHERE lower(username) = lower(%s) AND deleted_at IS NULL
 """
 COMMENTS_SQL = """
-SELECT c.id, c.body, c.date_added, u.username, count(*) OVER ()
+SELECT c.id, c.body_html, c.date_added, u.username, count(*) OVER ()
 FROM comments c JOIN users u ON u.id = c.author_id
 WHERE c.post_id = %s AND c.deleted_at IS NULL
 ORDER BY c.id LIMIT %s OFFSET %s
@@ -103,9 +107,10 @@ SELECT id FROM users
 WHERE id = %s AND is_active AND deleted_at IS NULL AND credentials_version = %s
 """
 INSERT_POST_SQL = """
-INSERT INTO posts (title, slug, body, status, published_at, author_id, version,
-                   date_added, date_updated, added_by, updated_by)
-VALUES (%(title)s, %(slug)s, %(body)s, %(status)s, %(published_at)s, %(author_id)s, 1,
+INSERT INTO posts (title, slug, body, body_html, excerpt, rendered_with, status, published_at,
+                   author_id, version, date_added, date_updated, added_by, updated_by)
+VALUES (%(title)s, %(slug)s, %(body)s, %(body_html)s, %(excerpt)s, %(rendered_with)s,
+        %(status)s, %(published_at)s, %(author_id)s, 1,
         %(now)s, %(now)s, %(author_id)s, %(author_id)s)
 RETURNING id
 """
@@ -172,9 +177,7 @@ def template_environment() -> Environment:
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(), auto_reload=False
     )
-    environment.filters.update(
-        markdown=render_markdown, excerpt=excerpt, isoformat=isoformat, humandate=humandate
-    )
+    environment.filters.update(stored_html=stored_html, isoformat=isoformat, humandate=humandate)
     environment.globals.update(
         url_for=url_for,
         page_url=page_url,
@@ -216,6 +219,7 @@ def post_json(row: tuple) -> dict[str, Any]:
     for key in ("date_added", "date_updated", "published_at", "deleted_at"):
         if data[key] is not None:
             data[key] = data[key].isoformat()
+    del data["body_html"], data["excerpt"]  # the pages' stored rendering, not API fields
     author_id = data.pop("author_id")
     username = row[len(POST_COLUMNS)]
     data["author"] = None if username is None else {"id": author_id, "username": username}
@@ -289,7 +293,7 @@ def post_page(environ: dict[str, Any], post_id: int) -> str:
         rows = cursor.execute(COMMENTS_SQL, (post_id, COMMENTS_PER_PAGE, skip)).fetchall()
     comments = [
         SimpleNamespace(
-            id=row[0], body=row[1], date_added=row[2], author=SimpleNamespace(username=row[3])
+            id=row[0], body_html=row[1], date_added=row[2], author=SimpleNamespace(username=row[3])
         )
         for row in rows
     ]
@@ -359,10 +363,14 @@ def create_post(environ: dict[str, Any]) -> tuple[dict[str, Any], int]:
     now = datetime.now(UTC)
     published_at = now if status == "published" else None
     slug = slugify(title, max_length=190, word_boundary=True) or "post"
+    rendering = render_markdown_text(body)
     values = {
         "title": title,
         "slug": slug,
         "body": body,
+        "body_html": rendering.html,
+        "excerpt": rendering.excerpt,
+        "rendered_with": rendering.rendered_with,
         "status": status,
         "published_at": published_at,
         "author_id": author_id,
