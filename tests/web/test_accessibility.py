@@ -70,7 +70,7 @@ def test_signed_in_pages_pass_wcag_21_aa(app, content):
         site.open(page, "/")
         log_in(page, "writer")
         paths = ["/", "/posts/new", f"/posts/{post.id}", f"/posts/{post.id}/edit"]
-        paths += [f"/posts/{post.id}/delete", "/u/writer"]
+        paths += [f"/posts/{post.id}/delete", "/u/writer", "/account/password"]
         assert check_pages(site, page, paths) == {}
 
 
@@ -79,5 +79,6 @@ def test_admin_pages_pass_wcag_21_aa(app, content):
         page = site.new_page(bypass_csp=True)
         site.open(page, "/")
         log_in(page, "chief")
-        paths = ["/admin/audit", "/admin/audit?page=2", "/admin/deleted", "/"]
+        paths = ["/admin/audit", "/admin/audit?page=2", "/admin/deleted", "/admin/ops", "/"]
+        paths += ["/admin/users", "/admin/users?status=inactive", "/admin/users?status=deleted"]
         assert check_pages(site, page, paths) == {}
