@@ -10,7 +10,6 @@ from app.extensions import db
 from app.markdown import render
 from app.models import INCLUDE_DELETED, Comment, Post, User
 from app.models.soft_delete import deleted
-from app.services._transaction import transaction
 from app.services.concurrency import (
     ExpectedVersion,
     check_version,
@@ -21,6 +20,7 @@ from app.services.errors import Conflict, NotFound, PermissionDenied, StaleVersi
 from app.services.pages import Page, paginate, paginate_within
 from app.services.permissions import require_admin
 from app.services.post_service import can_view, get_post, may_view
+from app.services.transactions import transaction
 
 
 def can_delete(comment: Comment, actor: User | None) -> bool:

@@ -17,7 +17,6 @@ from app.extensions import db
 from app.markdown import render
 from app.models import INCLUDE_DELETED, AuditEvent, Post, PostStatus, User, utcnow
 from app.services import audit_service
-from app.services._transaction import conflict_from, transaction, violated_field
 from app.services.concurrency import (
     ExpectedVersion,
     check_version,
@@ -32,6 +31,7 @@ from app.services.errors import (
 )
 from app.services.pages import Page
 from app.services.permissions import require_admin
+from app.services.transactions import conflict_from, transaction, violated_field
 
 SLUG_MAX_LENGTH = 200
 #: How many numbered variants (``title-2`` ...) are tried before a random suffix is used.

@@ -18,10 +18,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.extensions import db
 from app.models import SYSTEM_ACTOR_ID, Role, User
 from app.models.soft_delete import deleted
-from app.services._transaction import transaction
 from app.services.errors import Conflict, NotFound
 from app.services.pages import Page, paginate
 from app.services.permissions import require_admin
+from app.services.transactions import transaction
 from app.services.user_service import bump_credentials_version, load_for_update
 
 UserStatus = Literal["active", "inactive", "deleted"]

@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from app.auth import hash_password, verify_password
 from app.extensions import db
 from app.models import ACTOR_SELF, INCLUDE_DELETED, RevokedCredential, Role, User, utcnow
-from app.services._transaction import conflict_from, transaction
 from app.services.errors import Conflict, NotFound, WrongPassword
+from app.services.transactions import conflict_from, transaction
 
 _REVOKED = RevokedCredential.__table__
 
