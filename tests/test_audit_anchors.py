@@ -58,15 +58,19 @@ def test_removing_the_newest_events_after_an_anchor_is_detected(app, cli, anchor
     assert f"it names event {head}, which is no longer in the trail" in result.output
 
 
-def test_rewriting_the_whole_trail_after_an_anchor_is_detected(app, cli):
-    cli("seed", "--posts", "3", "--users", "1")
+def test_rewriting_the_whole_trail_after_an_anchor_is_detected(app, cli, anchor_file):
+    cli("seed", "--posts", "3", "--users", "1", "--seed", "1")
     cli("audit", "anchor")
+    anchored = json.loads(anchor_file.read_text())["event_id"]
     with app.app_context():
         tamper("DELETE FROM audit_events", {})
-    cli("seed", "--posts", "6", "--users", "1")  # a new chain from the genesis hash
+    # A new, longer chain from the genesis hash: the anchored id exists again, rewritten.
+    cli("seed", "--posts", "12", "--users", "1", "--seed", "2")
+    with app.app_context(), db.engine.connect() as connection:
+        assert connection.scalar(text("SELECT max(id) FROM audit_events")) > anchored
     result = cli("audit", "verify")
     assert result.exit_code == 1
-    assert "no longer has the hash anchored for it" in result.output
+    assert f"event {anchored} no longer has the hash anchored for it" in result.output
 
 
 def test_a_trail_cut_at_its_start_is_detected(app, cli):
