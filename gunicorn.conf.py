@@ -40,7 +40,7 @@ from config import ConfigurationError, load_settings
 
 
 def default_workers() -> int:
-    """2 x the cores this process may use + 1, gunicorn's rule of thumb for sync workers."""
+    """2 x the cores this process may use + 1: gunicorn's rule of thumb for its workers."""
     return 2 * len(os.sched_getaffinity(0)) + 1
 
 
@@ -140,7 +140,7 @@ worker_class = "gthread"
 threads = server_settings.threads
 timeout = server_settings.timeout
 graceful_timeout = server_settings.graceful_timeout
-# The application writes one access line per request itself (app/hooks.py).
+# The application writes one access line per request itself (app/edge/access_log.py).
 accesslog = None
 # Forwarded headers are trusted only through TRUSTED_PROXY_COUNT (ProxyFix in the app).
 forwarded_allow_ips = ""
