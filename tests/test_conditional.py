@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event
 
 from app import create_app
-from app.extensions import db
 from app.services import comment_service, post_service
 from tests.api_helpers import auth_headers
+from tests.db_helpers import statements_of
 from tests.web_helpers import sign_in
 
 PUBLIC_URLS = ["/", "/?page=1", "/u/writer", "/api/v1/posts", "/api/v1/users/writer"]
@@ -20,23 +17,6 @@ PUBLIC_URLS = ["/", "/?page=1", "/u/writer", "/api/v1/posts", "/api/v1/users/wri
 def post(make_user, make_post):
     """A published post by ``writer``."""
     return make_post(make_user("writer"), title="Hello")
-
-
-@contextmanager
-def counting_statements(app):
-    """The SQL statements the app sends inside the block."""
-    statements: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def record(_conn, _cursor, statement, *_args) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.mark.parametrize("url", PUBLIC_URLS)
@@ -64,7 +44,7 @@ def test_the_post_page_is_conditional_too(client, post):
 
 def test_a_304_runs_no_page_query(app, client, post):
     etag = client.get("/").headers["ETag"]
-    with counting_statements(app) as statements:
+    with statements_of(app) as statements:
         assert client.get("/", headers={"If-None-Match": etag}).status_code == 304
     reads = [s for s in statements if "audit_events" not in s and s.strip() != "SELECT 1"]
     assert reads == []

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from sqlalchemy import event
 
 from config import Settings
 from tests.api_helpers import assert_error, assert_success, auth_headers, detail_fields
 from tests.conftest import BACKENDS, POSTGRES_URL
+from tests.db_helpers import statements_of
 
 LISTS = ("posts", "comments", "history", "audit")
 ITEMS = 3
@@ -192,31 +191,12 @@ def test_skip_past_the_end_is_an_empty_page_with_the_total(lists, name):
 # -- no N+1 --------------------------------------------------------------------------------
 
 
-@contextmanager
-def counting_statements(app):
-    """Count the SQL statements sent to the database inside the block."""
-    from app.extensions import db
-
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 @pytest.mark.parametrize("name", LISTS)
 def test_query_count_does_not_grow_with_limit(lists, name):
     page(lists, name)  # warm-up: connection set-up is not the list's cost
     app = lists[0]
-    with counting_statements(app) as one:
+    with statements_of(app) as one:
         assert len(assert_success(page(lists, name, "limit=1"))) == 1
-    with counting_statements(app) as many:
+    with statements_of(app) as many:
         assert len(assert_success(page(lists, name, "limit=100"))) == ITEMS
     assert len(many) == len(one), many

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 
 from app.extensions import db
 from app.models import User
 from app.services import user_admin_service
 from tests.api_helpers import auth_headers
+from tests.db_helpers import statements_of
 
 
 @pytest.fixture
@@ -36,19 +36,9 @@ def url_of(records, name: str) -> str:
 
 def statements_during(app, action):
     """The SQL statements ``action()`` sends, and its result."""
-    sent: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def record(_conn, _cursor, statement, *_args) -> None:
-        if statement.strip() != "SELECT 1":
-            sent.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        return action(), sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    with statements_of(app) as sent:
+        result = action()
+    return result, sent
 
 
 @pytest.mark.parametrize("name", ["post", "comment"])

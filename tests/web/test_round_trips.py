@@ -2,31 +2,10 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event
 
-from app.extensions import db
+from tests.db_helpers import statements_of
 from tests.web_helpers import BROWSER
-
-
-@contextmanager
-def statements_of(app):
-    """The SQL statements the app sends inside the block (pool pings left out)."""
-    sent: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def record(_conn, _cursor, statement, *_args) -> None:
-        if statement.strip() != "SELECT 1":
-            sent.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture
