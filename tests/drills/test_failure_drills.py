@@ -192,8 +192,16 @@ def test_database_restart_under_write_load_loses_nothing_acknowledged(drill_db, 
 # -- a worker killed with SIGKILL --------------------------------------------------------------
 
 
+#: Concurrent clients of the killed-worker drill.
+READERS = 4
+
+
 def test_a_killed_worker_is_replaced_while_other_requests_succeed(drill_db, tmp_path):
-    """SIGKILL on one worker: gunicorn starts another; at most its one request fails."""
+    """SIGKILL on one worker: gunicorn starts another; only what it was serving fails.
+
+    Workers are threaded, so the killed one may hold a request of every reader at once:
+    at most one dropped connection per reader, never a 500, and all 200s once replaced.
+    """
     answers: list[tuple[bool, Answer]] = []
     killed = threading.Event()
     stop = threading.Event()
@@ -206,7 +214,7 @@ def test_a_killed_worker_is_replaced_while_other_requests_succeed(drill_db, tmp_
                     return
                 answers.append((killed.is_set(), call(f"{server.url}/api/v1/posts?limit=5")))
 
-        readers = [threading.Thread(target=read) for _ in range(4)]
+        readers = [threading.Thread(target=read) for _ in range(READERS)]
         for thread in readers:
             thread.start()
         try:
@@ -229,7 +237,7 @@ def test_a_killed_worker_is_replaced_while_other_requests_succeed(drill_db, tmp_
         assert server.process is not None and server.process.poll() is None
 
     failed = [answer for _after, answer in answers if answer.status != 200]
-    assert len(failed) <= 1, [(answer.status, answer.body[:200]) for answer in failed]
+    assert len(failed) <= READERS, [(answer.status, answer.body[:200]) for answer in failed]
     assert all(answer.status == 0 for answer in failed)  # a dropped connection, never a 500
     later = [answer.status for answer in (a for _k, a in answers[replaced_at:])]
     assert later and set(later) == {200}
