@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from flask import g, has_app_context
+from flask import g, has_app_context, has_request_context, request
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
@@ -18,10 +18,15 @@ from config import Settings
 
 if TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
+    from sqlalchemy.orm import Session
 
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 3
 #: Where a request keeps its autocommit read connection (see read_connection).
 READ_CONNECTION_KEY = "inkwell_read_connection"
+#: Requests that never write: the session reads in autocommit mode (see begin_reads).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: ``Session.info`` key set while the session's transaction holds only autocommit reads.
+AUTOCOMMIT_READS = "inkwell.autocommit_reads"
 log = logging.getLogger("inkwell.database")
 
 
@@ -58,17 +63,44 @@ def ping(engine: Engine) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
 
 
+def begin_reads(database: SQLAlchemy) -> None:
+    """On a request that cannot write (GET, HEAD, OPTIONS), start the request's session in
+    autocommit mode, if it has not started yet.
+
+    The session's one connection (one checkout, one pre-ping) then serves every read of
+    the request, the ORM's and :func:`read_connection`'s alike, with no BEGIN and no
+    closing ROLLBACK: each statement sees its own snapshot, as it does under READ
+    COMMITTED anyway. A write in such a request still gets a transaction of its own
+    (:func:`end_reads`). This is SQLAlchemy's documented way to set the isolation level
+    of one session's transaction: ``Session.connection(execution_options=...)``.
+    """
+    if not has_request_context() or request.method not in SAFE_METHODS:
+        return
+    session = database.session()
+    if session.in_transaction():
+        return
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    session.info[AUTOCOMMIT_READS] = True
+
+
+def end_reads(session: Session) -> None:
+    """End the autocommit reads :func:`begin_reads` started, so that what follows (a write)
+    runs in a transaction of its own; nothing to do otherwise."""
+    if session.info.pop(AUTOCOMMIT_READS, False):
+        session.commit()
+
+
 @contextmanager
 def read_connection(database: SQLAlchemy) -> Iterator[Connection]:
     """A connection for reads that need no transaction of their own.
 
-    While the request's session is in a transaction (it already used the database), that
-    transaction's connection. Otherwise one connection in autocommit mode per application
-    context (a request), checked out at its first read and given back at teardown, so a
-    request's reads cost one checkout (and one pre-ping) however many there are, and no
-    BEGIN or closing ROLLBACK: each statement sees its own snapshot, as it does under READ
-    COMMITTED anyway.
+    On a request that cannot write, the request's session connection in autocommit mode
+    (:func:`begin_reads`). Otherwise, while the request's session is in a transaction (it
+    already used the database), that transaction's connection; else one connection in
+    autocommit mode per application context, checked out at its first read and given back
+    at teardown, so those reads cost one checkout (and one pre-ping) however many there are.
     """
+    begin_reads(database)
     sessions = database.session
     if sessions.registry.has() and sessions().in_transaction():
         yield sessions().connection()

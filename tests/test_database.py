@@ -1,4 +1,5 @@
-"""The database mode behind PgBouncer: its setting, the engine it builds and what /health says.
+"""The database layer: one connection per request, reads in autocommit and writes in a
+transaction; the mode behind PgBouncer (its setting, the engine it builds, what /health says).
 
 The mode itself is exercised through a real PgBouncer by tests/drills/test_scale_out.py.
 """
@@ -8,8 +9,14 @@ from __future__ import annotations
 import pytest
 
 from app import create_app
-from app.database import engine_options
+from app.database import begin_reads, engine_options
+from app.extensions import db
+from app.models import User
+from app.services import user_service
+from app.services.transactions import transaction
 from config import ConfigurationError, load_settings
+from tests.api_helpers import auth_headers
+from tests.db_helpers import database_use_of
 
 POSTGRES = "postgresql://inkwell@db.internal:6432/inkwell"
 
@@ -55,3 +62,53 @@ def test_health_reports_pgbouncer_mode_also_while_it_is_unreachable(make_setting
     database = response.get_json()["data"]["checks"]["database"]
     assert response.status_code == 503
     assert (database["status"], database["pgbouncer"]) == ("error", True)
+
+
+# -- one connection per request; reads in autocommit, writes in a transaction ------------
+
+
+@pytest.fixture
+def writer(make_user, make_post):
+    """A user with a published post."""
+    user = make_user("writer")
+    make_post(user, title="Read me")
+    return user
+
+
+@pytest.mark.parametrize("path", ["/", "/api/v1/posts", "/api/v1/users/writer", "/u/writer"])
+def test_an_anonymous_read_takes_one_connection_and_no_transaction(app, client, writer, path):
+    client.get(path)  # warm-up: connection set-up is not the request's cost
+    with database_use_of(app) as use:
+        assert client.get(path).status_code == 200
+    assert use.checkouts == 1
+    assert len(use.statements) >= 2  # the ETag's version and the content
+    assert use.isolation_levels == {"AUTOCOMMIT"}
+
+
+def test_a_signed_in_read_takes_one_connection_and_no_transaction(app, client, writer):
+    headers = auth_headers(app, writer)
+    client.get("/api/v1/auth/me", headers=headers)
+    with database_use_of(app) as use:
+        assert client.get("/api/v1/posts", headers=headers).status_code == 200
+    assert use.checkouts == 1
+    assert use.isolation_levels == {"AUTOCOMMIT"}
+
+
+def test_a_write_runs_in_a_transaction(app, client, writer):
+    headers = auth_headers(app, writer)
+    post = {"title": "Fresh", "body": "Words.", "status": "published"}
+    with database_use_of(app) as use:
+        assert client.post("/api/v1/posts", json=post, headers=headers).status_code == 201
+    assert use.isolation_levels == {None}
+
+
+def test_a_write_after_reads_in_a_get_is_still_all_or_nothing(app, writer):
+    with app.test_request_context("/", method="GET"):
+        begin_reads(db)
+        assert user_service.find_user_by_username("writer") is not None  # an autocommit read
+        with pytest.raises(RuntimeError), transaction() as session:
+            session.add(User(username="halfway", email="halfway@example.com", password_hash="x"))
+            session.flush()
+            raise RuntimeError("the write fails after its first statement")
+        db.session.remove()
+        assert user_service.find_user_by_username("halfway") is None

@@ -8,6 +8,7 @@ from contextlib import contextmanager, nullcontext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.database import end_reads
 from app.extensions import db
 from app.models import acting_as
 from app.models.base import Actor
@@ -28,6 +29,7 @@ def transaction(actor: Actor | None = None) -> Iterator[Session]:
     With ``actor``, every write in the block is stamped and audited as that user's.
     """
     session = db.session
+    end_reads(session())
     with acting_as(actor) if actor is not None else nullcontext():
         try:
             yield session
