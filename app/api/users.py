@@ -22,5 +22,5 @@ def user_profile(username: str) -> Response:
     """The public profile of ``username`` (ignoring case)."""
     if "\x00" in username:  # no username has one, and PostgreSQL refuses it in a query
         raise NotFound("User not found")
-    user = user_service.get_user_by_username(username)
-    return success_response(PublicUserResponse.model_validate(user).to_json())
+    profile = user_service.public_profile(username)
+    return success_response(PublicUserResponse.model_validate(profile).to_json())

@@ -160,12 +160,18 @@ def lock_audit_chain(connection: Connection) -> None:
     connection.info[_LOCK_HELD] = connection.get_transaction()
 
 
+#: The newest event's id and hash; built once, as every write and every conditional read
+#: asks for it (a statement is immutable, and building one costs more than running it).
+_CHAIN_HEAD = (
+    select(AuditEvent.__table__.c.id, AuditEvent.__table__.c.hash)
+    .order_by(AuditEvent.__table__.c.id.desc())
+    .limit(1)
+)
+
+
 def chain_head(connection: Connection) -> tuple[int, str]:
     """The id and hash of the newest event, or ``(0, GENESIS_HASH)`` for an empty trail."""
-    table = AuditEvent.__table__
-    newest = connection.execute(
-        select(table.c.id, table.c.hash).order_by(table.c.id.desc()).limit(1)
-    ).first()
+    newest = connection.execute(_CHAIN_HEAD).first()
     return (newest.id, newest.hash) if newest is not None else (0, GENESIS_HASH)
 
 

@@ -12,17 +12,43 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Insert, Select, delete, exists, func, or_, select
+from sqlalchemy import Insert, Row, Select, bindparam, delete, exists, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from app.auth import hash_password, verify_password
+from app.database import read_connection
 from app.extensions import db
-from app.models import ACTOR_SELF, INCLUDE_DELETED, RevokedCredential, Role, User, utcnow
+from app.models import (
+    ACTOR_SELF,
+    INCLUDE_DELETED,
+    RevokedCredential,
+    Role,
+    User,
+    live_rows,
+    utcnow,
+)
 from app.services.errors import Conflict, NotFound, WrongPassword
 from app.services.transactions import conflict_from, transaction
 
 _REVOKED = RevokedCredential.__table__
+#: The user called ``:username``, ignoring case; built once, as every profile asks for it.
+_USER_NAMED = select(User).where(func.lower(User.username) == func.lower(bindparam("username")))
+_USERS = User.__table__
+#: What a public profile shows of the live user called ``:username``: a plain row, as a
+#: profile needs no ORM object (Core reads apply the live-rows rule themselves).
+_PROFILE_COLUMNS = (
+    "id",
+    "username",
+    "role",
+    "date_added",
+    "date_updated",
+    "added_by",
+    "updated_by",
+)
+_PUBLIC_PROFILE = select(*(_USERS.c[name] for name in _PROFILE_COLUMNS)).where(
+    func.lower(_USERS.c.username) == func.lower(bindparam("username")), live_rows(_USERS)
+)
 
 
 def _taken(column, value: str) -> bool:
@@ -106,10 +132,20 @@ def find_user_by_username(username: str, *, include_deleted: bool = False) -> Us
 
     With ``include_deleted``, a soft-deleted user is found too (restoring one).
     """
-    statement = select(User).where(func.lower(User.username) == func.lower(username))
+    statement = _USER_NAMED
     if include_deleted:
         statement = statement.execution_options(**{INCLUDE_DELETED: True})
-    return db.session.scalar(statement)
+    return db.session.scalar(statement, {"username": username})
+
+
+def public_profile(username: str) -> Row:
+    """The public columns of the live user called ``username`` (ignoring case); NotFound
+    otherwise."""
+    with read_connection(db) as connection:
+        row = connection.execute(_PUBLIC_PROFILE, {"username": username}).first()
+    if row is None:
+        raise NotFound("user", username)
+    return row
 
 
 def get_user_by_username(username: str) -> User:
