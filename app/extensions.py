@@ -8,7 +8,9 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
-db = SQLAlchemy()
+#: Objects keep what they held after a commit: a write answers with what it just wrote,
+#: without reading it back (writes that change rows behind the ORM's back refresh them).
+db = SQLAlchemy(session_options={"expire_on_commit": False})
 migrate = Migrate()
 cors = CORS()
 csrf = CSRFProtect()

@@ -15,7 +15,7 @@ from app.models import User
 from app.services import user_service
 from app.services.transactions import transaction
 from config import ConfigurationError, load_settings
-from tests.api_helpers import auth_headers
+from tests.api_helpers import assert_success, auth_headers
 from tests.db_helpers import database_use_of
 
 POSTGRES = "postgresql://inkwell@db.internal:6432/inkwell"
@@ -112,3 +112,18 @@ def test_a_write_after_reads_in_a_get_is_still_all_or_nothing(app, writer):
             raise RuntimeError("the write fails after its first statement")
         db.session.remove()
         assert user_service.find_user_by_username("halfway") is None
+
+
+def test_a_create_answers_with_what_it_wrote_without_reading_it_back(app, client, writer):
+    headers = auth_headers(app, writer)
+    post = {"title": "Fresh", "body": "Words.", "status": "published"}
+    with database_use_of(app) as use:
+        response = client.post("/api/v1/posts", json=post, headers=headers)
+    data = assert_success(response, 201)
+    assert (data["title"], data["author"]["username"]) == ("Fresh", "writer")
+    sent = [statement for statement, _level in use.statements]
+    [inserted] = [n for n, sql in enumerate(sent) if sql.startswith("INSERT INTO posts")]
+    reads_after = [statement for statement in sent[inserted:] if statement.startswith("SELECT")]
+    assert not [statement for statement in reads_after if "FROM posts" in statement]
+    assert not [statement for statement in reads_after if "FROM users" in statement]
+    assert use.checkouts == 1
