@@ -1,5 +1,5 @@
-"""The lists of posts: the public feed (ORM for the pages, Core for the API), an author's
-posts and the admins' list of deleted posts.
+"""The lists of posts: the public feed (plain Core rows, for the API and the home page), an
+author's posts and the admins' list of deleted posts (ORM objects).
 
 Every list is read by :func:`app.services.pages.read_window`. The feed's exact totals
 come from ``feed_counts`` (kept by triggers, see :mod:`app.models.feed_count`), so no
@@ -8,8 +8,10 @@ list counts every published post.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import Connection, Select, Subquery, func, select
 from sqlalchemy.orm import defer, joinedload
@@ -24,6 +26,7 @@ from app.services.errors import NotFound
 from app.services.pages import WINDOW_ID, Page, paginate, paginate_within, read_window
 from app.services.permissions import require_admin
 
+Item = TypeVar("Item")
 FEED_ORDER = (Post.published_at.desc(), Post.id.desc())
 #: The feed read from its far end (oldest first), for windows past its middle.
 FEED_ORDER_REVERSED = (Post.published_at.asc(), Post.id.asc())
@@ -51,6 +54,9 @@ _FEED_POST_COLUMNS = (
     "added_by",
     "updated_by",
 )
+
+#: The post columns a page's list shows (:class:`FeedSummary`).
+_FEED_SUMMARY_COLUMNS = ("id", "title", "excerpt", "published_at", "date_updated")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +91,22 @@ class FeedPost:
     author: FeedAuthor | None
 
 
+@dataclass(frozen=True, slots=True)
+class FeedSummary:
+    """A post of the pages' feed, as a list shows it (no body), read as a plain row.
+
+    It has the attributes the pages read of a :class:`~app.models.Post` in a list;
+    ``byline`` is None when the author's account is soft-deleted.
+    """
+
+    id: int
+    title: str
+    excerpt: str
+    published_at: datetime | None
+    date_updated: datetime
+    byline: FeedAuthor | None
+
+
 def feed_counter(author_id: int | ColumnElement[int] | None = None) -> ColumnElement[int]:
     """A subquery reading the exact number of live published posts (of one author or all)."""
     scope = FEED_ALL if author_id is None else author_id
@@ -94,35 +116,6 @@ def feed_counter(author_id: int | ColumnElement[int] | None = None) -> ColumnEle
 
 
 # -- the pages' lists: ORM objects -------------------------------------------------------
-
-
-def list_published_posts(
-    skip: int = 0, limit: int = 20, author_username: str | None = None
-) -> Page[Post]:
-    """Published posts, newest first (``published_at`` desc, id desc), with authors loaded.
-
-    The posts are summaries: their body and HTML load on first access.
-    """
-    where = [Post.status == PostStatus.PUBLISHED]
-    author_id = None
-    if author_username is not None:
-        author_id = db.session.scalar(
-            select(User.id).where(func.lower(User.username) == func.lower(author_username))
-        )
-        if author_id is None:
-            return Page(items=[], total=0, skip=skip, limit=limit)
-        where.append(Post.author_id == author_id)
-    return paginate(
-        db.session,
-        Post,
-        where=where,
-        order_by=FEED_ORDER,
-        skip=skip,
-        limit=limit,
-        options=SUMMARY_OPTIONS,
-        counter=feed_counter(author_id),
-        reverse_order_by=FEED_ORDER_REVERSED,
-    )
 
 
 def list_user_posts(
@@ -194,7 +187,7 @@ def list_deleted_posts(actor: User, skip: int = 0, limit: int = 20) -> Page[Post
     )
 
 
-# -- the API's feed: Core rows, no ORM objects ---------------------------------------------
+# -- the feed as plain rows (the API's and the home page's): Core, no ORM objects -----------
 
 
 def feed_page(skip: int = 0, limit: int = 20, author_username: str | None = None) -> Page[FeedPost]:
@@ -204,16 +197,35 @@ def feed_page(skip: int = 0, limit: int = 20, author_username: str | None = None
     first, to know whether to walk in from the far end. The statements are Core, so the
     ORM's soft-delete hook does not see them: they apply :func:`live_rows` themselves.
     """
-    if skip < 0 or limit < 1:
-        raise ValueError("skip must be >= 0 and limit >= 1")
     with read_connection(db) as connection:
-        return _feed_window(connection, skip, limit, author_username)
+        return _feed_window(
+            connection, skip, limit, author_username, _FEED_POST_COLUMNS, _feed_post
+        )
+
+
+def list_published_posts(
+    skip: int = 0, limit: int = 20, author_username: str | None = None
+) -> Page[FeedSummary]:
+    """The pages' feed: published live posts newest first, as :class:`FeedSummary` (what a
+    list shows: no body), and the total; read like :func:`feed_page`."""
+    with read_connection(db) as connection:
+        return _feed_window(
+            connection, skip, limit, author_username, _FEED_SUMMARY_COLUMNS, _feed_summary
+        )
 
 
 def _feed_window(
-    connection: Connection, skip: int, limit: int, author_username: str | None
-) -> Page[FeedPost]:
-    """:func:`feed_page` on ``connection``."""
+    connection: Connection,
+    skip: int,
+    limit: int,
+    author_username: str | None,
+    columns: tuple[str, ...],
+    item: Callable[[tuple], Item],
+) -> Page[Item]:
+    """A window of the feed on ``connection``, each row (``columns`` of a post, its live
+    author's id and username) made an item by ``item``, and the total."""
+    if skip < 0 or limit < 1:
+        raise ValueError("skip must be >= 0 and limit >= 1")
     where = [_POSTS.c.status == PostStatus.PUBLISHED, live_rows(_POSTS)]
     author_id = None
     if author_username is not None:
@@ -224,16 +236,14 @@ def _feed_window(
     page = read_window(
         connection,
         select(_POSTS.c.id.label(WINDOW_ID)).where(*where),
-        _feed_rows,
+        lambda window: _feed_rows(window, columns),
         order_by=_CORE_FEED_ORDER,
         skip=skip,
         limit=limit,
         counter=feed_counter(author_id),
         reverse_order_by=_CORE_FEED_ORDER_REVERSED,
     )
-    return Page(
-        items=[_feed_post(row) for row in page.items], total=page.total, skip=skip, limit=limit
-    )
+    return Page(items=[item(row) for row in page.items], total=page.total, skip=skip, limit=limit)
 
 
 def _live_author_id(username: str) -> Select[tuple[int]]:
@@ -243,11 +253,12 @@ def _live_author_id(username: str) -> Select[tuple[int]]:
     )
 
 
-def _feed_rows(window: Subquery) -> Select[tuple]:
-    """The posts whose ids are in ``window``, with the username of their live author."""
+def _feed_rows(window: Subquery, columns: tuple[str, ...]) -> Select[tuple]:
+    """``columns`` of the posts whose ids are in ``window``, with the id and username of
+    their live author."""
     live_author = (_USERS.c.id == _POSTS.c.author_id) & live_rows(_USERS)
     return (
-        select(*(_POSTS.c[name] for name in _FEED_POST_COLUMNS), _USERS.c.username)
+        select(*(_POSTS.c[name] for name in columns), _USERS.c.id, _USERS.c.username)
         .select_from(
             _POSTS.join(window, _POSTS.c.id == window.c[WINDOW_ID]).outerjoin(_USERS, live_author)
         )
@@ -258,6 +269,16 @@ def _feed_rows(window: Subquery) -> Select[tuple]:
 def _feed_post(row: tuple) -> FeedPost:
     """A :class:`FeedPost` from a row of :func:`_feed_rows` (a trailing total is ignored)."""
     values = dict(zip(_FEED_POST_COLUMNS, row, strict=False))
-    username = row[len(_FEED_POST_COLUMNS)]
-    author = None if username is None else FeedAuthor(values["author_id"], username)
-    return FeedPost(**values, author=author)
+    return FeedPost(**values, author=_feed_author(row, len(_FEED_POST_COLUMNS)))
+
+
+def _feed_summary(row: tuple) -> FeedSummary:
+    """A :class:`FeedSummary` from a row of :func:`_feed_rows` (a trailing total is ignored)."""
+    values = dict(zip(_FEED_SUMMARY_COLUMNS, row, strict=False))
+    return FeedSummary(**values, byline=_feed_author(row, len(_FEED_SUMMARY_COLUMNS)))
+
+
+def _feed_author(row: tuple, at: int) -> FeedAuthor | None:
+    """The live author whose id and username a feed row holds from ``at`` on, if any."""
+    author_id, username = row[at], row[at + 1]
+    return None if author_id is None else FeedAuthor(author_id, username)

@@ -198,7 +198,7 @@ def test_the_api_feed_and_the_pages_feed_agree(db, vanished):
     assert [post.id for post in api.items] == [post.id for post in pages.items]
     assert api.total == pages.total == 2
     authors = {post.id: post.author and post.author.username for post in api.items}
-    assert authors == {post.id: post.author and post.author.username for post in pages.items}
+    assert authors == {post.id: post.byline and post.byline.username for post in pages.items}
     assert authors[vanished["orphan"].id] is None
 
 

@@ -385,7 +385,7 @@ def test_feed_loads_authors_without_extra_queries(db, make_user, make_post):
     statements, stop = count_queries(db)
     try:
         page = feed_service.list_published_posts()
-        names = [post.author.username for post in page.items]
+        names = [post.byline.username for post in page.items]
     finally:
         stop()
     assert len(names) == 4
