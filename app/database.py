@@ -12,20 +12,21 @@ from flask import g, has_app_context, has_request_context, request
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from app.extensions import db
 from config import Settings
 
 if TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
-    from sqlalchemy.orm import Session
 
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 3
 #: Where a request keeps its autocommit read connection (see read_connection).
 READ_CONNECTION_KEY = "inkwell_read_connection"
 #: Requests that never write: the session reads in autocommit mode (see begin_reads).
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-#: ``Session.info`` key set while the session's transaction holds only autocommit reads.
+#: ``Session.info`` key: True while the session's transaction holds only autocommit reads,
+#: False once a write has ended them (no more autocommit in that session).
 AUTOCOMMIT_READS = "inkwell.autocommit_reads"
 log = logging.getLogger("inkwell.database")
 
@@ -73,21 +74,34 @@ def begin_reads(database: SQLAlchemy) -> None:
     COMMITTED anyway. A write in such a request still gets a transaction of its own
     (:func:`end_reads`). This is SQLAlchemy's documented way to set the isolation level
     of one session's transaction: ``Session.connection(execution_options=...)``.
+    Every statement the session runs calls it first (:func:`start_reads_of_statements`).
     """
+    _begin_reads(database.session())
+
+
+def _begin_reads(session: Session) -> None:
+    """:func:`begin_reads` for ``session``."""
     if not has_request_context() or request.method not in SAFE_METHODS:
         return
-    session = database.session()
-    if session.in_transaction():
+    if AUTOCOMMIT_READS in session.info or session.in_transaction():
         return
     session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     session.info[AUTOCOMMIT_READS] = True
 
 
+@event.listens_for(Session, "do_orm_execute")
+def start_reads_of_statements(state: ORMExecuteState) -> None:
+    """Before a session runs a statement (it has not picked its connection yet): the reads
+    of a request that cannot write go to one autocommit connection (:func:`begin_reads`)."""
+    _begin_reads(state.session)
+
+
 def end_reads(session: Session) -> None:
-    """End the autocommit reads :func:`begin_reads` started, so that what follows (a write)
-    runs in a transaction of its own; nothing to do otherwise."""
-    if session.info.pop(AUTOCOMMIT_READS, False):
+    """End the autocommit reads :func:`begin_reads` started, so that what follows (writes)
+    runs in a transaction of its own, and start no more of them in this session."""
+    if session.info.get(AUTOCOMMIT_READS):
         session.commit()
+    session.info[AUTOCOMMIT_READS] = False
 
 
 @contextmanager

@@ -15,9 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Forbidden, Unauthorized
 
-from app.database import begin_reads
 from app.edge.identity import resolve_credentials
-from app.extensions import db
 from app.services import user_service
 
 if TYPE_CHECKING:
@@ -52,7 +50,6 @@ def verified_user() -> User | None:
         if user_id is None or credential_id is None or version is None:
             state.user = None
         else:
-            begin_reads(db)
             state.user = user_service.get_active_user(
                 user_id, credential_id=credential_id, credentials_version=version
             )
