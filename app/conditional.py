@@ -3,7 +3,8 @@
 Anonymous readers (no token, no session cookie) of the pages and of the API's public
 lists all see the same representation of a URL, which changes only when content does.
 Every write appends an audit event, so the newest event's id (one index read) is the
-version of all content, on every worker and host at once. The ETag combines it with the
+version of all content, on every worker and host at once; the views read it in the same
+statement as their content. The ETag combines it with the
 URL, the app's name and version (templates and formats change with a release) and the
 Markdown renderer's version (``flask posts rerender`` changes stored HTML without a write):
 
@@ -25,13 +26,15 @@ import hashlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Response, current_app, make_response, request
+from flask import Response, current_app, g, make_response, request
 
 from app.markdown import RENDERER_VERSION
 from app.services import audit_service
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 PUBLIC = "public, no-cache"
+#: Where a view leaves the content version it read (see content_read_at).
+CONTENT_VERSION_KEY = "inkwell_content_version"
 PRIVATE = "private"
 
 
@@ -42,13 +45,26 @@ def is_anonymous() -> bool:
     return current_app.config["SESSION_COOKIE_NAME"] not in request.cookies
 
 
-def content_tag() -> str:
-    """The strong ETag of this URL's public representation as content stands now."""
+def content_tag(version: int) -> str:
+    """The strong ETag of this URL's public representation at content ``version``."""
     settings = current_app.extensions["inkwell.settings"]
     url = request.full_path
     parts = (settings.app_name, settings.app_version, RENDERER_VERSION, url)
     digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
-    return f"c{audit_service.latest_event_id()}-{digest}"
+    return f"c{version}-{digest}"
+
+
+def content_read_at(version: int | None) -> None:
+    """Tell :func:`conditional` the content's version that the view read in the same
+    statement as the content it shows (see ``version`` in ``app.services.pages``).
+
+    Only a version read no later than every row the view shows may name the answer: a
+    newer one could make a client keep stale content. Of several, the oldest counts.
+    """
+    if version is None:
+        return
+    seen = g.get(CONTENT_VERSION_KEY)
+    setattr(g, CONTENT_VERSION_KEY, version if seen is None else min(seen, version))
 
 
 def unchanged_record(current_tag: Callable[[], str | None]) -> Response | None:
@@ -68,7 +84,14 @@ def unchanged_record(current_tag: Callable[[], str | None]) -> Response | None:
 
 
 def conditional(view: ViewT) -> ViewT:
-    """Answer anonymous GETs of ``view`` conditionally (ETag, 304); mark the rest private."""
+    """Answer anonymous GETs of ``view`` conditionally (ETag, 304); mark the rest private.
+
+    A request with ``If-None-Match`` reads the version first (one index read) and gets a
+    304 without running the view when its tag is current. Any other request runs the view,
+    whose answer is tagged with the version it read along with its content
+    (:func:`content_read_at`), so a 200 costs no round trip of its own for its ETag; an
+    answer whose view reported no version goes out untagged, never with a newer tag.
+    """
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -76,15 +99,21 @@ def conditional(view: ViewT) -> ViewT:
             response = make_response(view(*args, **kwargs))
             response.headers["Cache-Control"] = PRIVATE
             return response
-        tag = content_tag()
-        if request.if_none_match.contains(tag):
-            not_modified = Response(status=304)
-            not_modified.set_etag(tag)
-            not_modified.headers["Cache-Control"] = PUBLIC
-            return not_modified
+        tag = None
+        if request.if_none_match:
+            tag = content_tag(audit_service.latest_event_id())
+            if request.if_none_match.contains(tag):
+                not_modified = Response(status=304)
+                not_modified.set_etag(tag)
+                not_modified.headers["Cache-Control"] = PUBLIC
+                return not_modified
         response = make_response(view(*args, **kwargs))
         if response.status_code == 200:
-            response.set_etag(tag)
+            version = g.pop(CONTENT_VERSION_KEY, None)
+            if tag is None and version is not None:
+                tag = content_tag(version)
+            if tag is not None:
+                response.set_etag(tag)
             response.headers["Cache-Control"] = PUBLIC
         return response
 

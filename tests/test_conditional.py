@@ -5,11 +5,14 @@ from __future__ import annotations
 import pytest
 
 from app import create_app
+from app.conditional import conditional, content_read_at, content_tag
 from app.services import comment_service, post_service
 from tests.api_helpers import auth_headers
 from tests.db_helpers import statements_of
 from tests.web_helpers import sign_in
 
+#: Tables a statement that also reads the ETag's version reads.
+READ_WITH = {"posts", "users", "feed_counts"}
 PUBLIC_URLS = ["/", "/?page=1", "/u/writer", "/api/v1/posts", "/api/v1/users/writer"]
 
 
@@ -112,3 +115,54 @@ def test_a_new_renderer_changes_every_tag(client, post, monkeypatch):
     after = client.get("/")
     assert after.headers["ETag"] != before
     assert client.get("/", headers={"If-None-Match": before}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        *PUBLIC_URLS,
+        "/posts/{id}",
+        "/api/v1/posts/{id}/comments",
+        "/api/v1/posts?author=writer",
+        "/api/v1/posts?author=nobody",
+        "/api/v1/posts?skip=50",
+        "/api/v1/posts?skip=1&limit=1",
+    ],
+)
+def test_a_200_reads_its_etag_version_with_its_content(app, client, post, make_post, url):
+    make_post(title="Second")  # two posts: a later page exists
+    url = url.format(id=post.id)
+    client.get(url)  # warm-up: connection set-up is not the request's cost
+    with statements_of(app) as sent:
+        response = client.get(url)
+    assert response.status_code == 200
+    assert response.get_etag()[0]
+    # The version comes with the rows, the total or the author looked up, never on its own.
+    alone = [s for s in sent if "audit_events" in s and not READ_WITH & set(s.split())]
+    assert alone == [], sent
+    assert client.get(url, headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
+
+
+def test_a_view_that_reports_no_version_answers_untagged(app):
+    @conditional
+    def untold() -> str:
+        return "content read without its version"
+
+    with app.test_request_context("/"):
+        response = untold()
+    assert response.status_code == 200
+    assert response.get_etag() == (None, None)
+    assert response.headers["Cache-Control"] == "public, no-cache"
+
+
+def test_of_several_versions_a_view_reports_the_oldest_counts(app):
+    @conditional
+    def two_reads() -> str:
+        content_read_at(7)
+        content_read_at(5)
+        content_read_at(None)
+        return "content"
+
+    with app.test_request_context("/"):
+        response = two_reads()
+        assert response.get_etag()[0] == content_tag(5)

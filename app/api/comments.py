@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, request, url_for
 
 from app.api import bp
-from app.conditional import conditional, unchanged_record
+from app.conditional import conditional, content_read_at, unchanged_record
 from app.helpers import json_body, list_response, success_response, versioned_response
 from app.identity import current_user, require_user
 from app.openapi import api_operation
@@ -35,6 +35,7 @@ def list_comments(post_id: int) -> Response:
     page = comment_service.list_post_comments(
         post_id, page_args.skip, page_args.limit, current_user()
     )
+    content_read_at(page.version)
     items = [CommentResponse.model_validate(comment).to_json() for comment in page.items]
     return list_response(items, page.skip, page.limit, page.total)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, request, url_for
 
 from app.api import bp
-from app.conditional import conditional, unchanged_record
+from app.conditional import conditional, content_read_at, unchanged_record
 from app.helpers import json_body, list_response, success_response, versioned_response
 from app.identity import current_user, require_role, require_user, unauthorized
 from app.openapi import api_operation
@@ -43,6 +43,7 @@ def list_posts() -> Response:
     """One page of the published posts, optionally of one author."""
     query = PostListQuery.from_args(request.args)
     page = feed_service.feed_page(query.skip, query.limit, query.author)
+    content_read_at(page.version)
     items = POST_LIST.dump_python(POST_LIST.validate_python(page.items), mode="json")
     return list_response(items, page.skip, page.limit, page.total)
 

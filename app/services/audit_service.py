@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
+
 from app.database import read_connection
 from app.extensions import db
 from app.models import AuditEvent, User
@@ -11,6 +13,12 @@ from app.services.permissions import require_admin
 
 ENTITY_TYPES = ("user", "post", "comment")
 NEWEST_FIRST = (AuditEvent.id.desc(),)
+_EVENTS = AuditEvent.__table__
+#: :func:`latest_event_id` as a scalar subquery, to read in the same statement as the
+#: content it versions (one index probe, no round trip of its own).
+CONTENT_VERSION = func.coalesce(
+    select(_EVENTS.c.id).order_by(_EVENTS.c.id.desc()).limit(1).scalar_subquery(), 0
+)
 
 
 def list_audit_events(

@@ -10,6 +10,7 @@ from app.extensions import db
 from app.markdown import render
 from app.models import INCLUDE_DELETED, Comment, Post, User
 from app.models.soft_delete import deleted
+from app.services.audit_service import CONTENT_VERSION
 from app.services.concurrency import (
     ExpectedVersion,
     check_version,
@@ -136,6 +137,7 @@ def post_with_comments(
         skip=skip,
         limit=limit,
         options=[joinedload(Comment.author)],
+        version=CONTENT_VERSION,
     )
     if post is None or not can_view(post, viewer):
         raise NotFound("post", post_id)

@@ -22,6 +22,7 @@ from app.extensions import db
 from app.models import FeedCount, Post, PostStatus, User
 from app.models.feed_count import FEED_ALL
 from app.models.soft_delete import deleted, live_rows
+from app.services.audit_service import CONTENT_VERSION
 from app.services.errors import NotFound
 from app.services.pages import WINDOW_ID, Page, paginate, paginate_within, read_window
 from app.services.permissions import require_admin
@@ -166,6 +167,7 @@ def author_with_posts(username: str, skip: int = 0, limit: int = 20) -> tuple[Us
         options=SUMMARY_OPTIONS,
         counter=feed_counter(author_id),
         reverse_order_by=FEED_ORDER_REVERSED,
+        version=CONTENT_VERSION,
     )
     if author is None:
         raise NotFound("user", username)
@@ -227,12 +229,14 @@ def _feed_window(
     if skip < 0 or limit < 1:
         raise ValueError("skip must be >= 0 and limit >= 1")
     where = [_POSTS.c.status == PostStatus.PUBLISHED, live_rows(_POSTS)]
-    author_id = None
+    author_id, version = None, CONTENT_VERSION
     if author_username is not None:
-        author_id = connection.scalar(_live_author_id(author_username))
+        # The first statement reads the version; the page after it cannot be older.
+        author_id, read_version = connection.execute(_live_author_id(author_username)).one()
         if author_id is None:
-            return Page(items=[], total=0, skip=skip, limit=limit)
+            return Page(items=[], total=0, skip=skip, limit=limit, version=read_version)
         where.append(_POSTS.c.author_id == author_id)
+        version = None
     page = read_window(
         connection,
         select(_POSTS.c.id.label(WINDOW_ID)).where(*where),
@@ -242,15 +246,24 @@ def _feed_window(
         limit=limit,
         counter=feed_counter(author_id),
         reverse_order_by=_CORE_FEED_ORDER_REVERSED,
+        version=version,
     )
-    return Page(items=[item(row) for row in page.items], total=page.total, skip=skip, limit=limit)
+    return Page(
+        items=[item(row) for row in page.items],
+        total=page.total,
+        skip=skip,
+        limit=limit,
+        version=read_version if version is None else page.version,
+    )
 
 
-def _live_author_id(username: str) -> Select[tuple[int]]:
-    """The id of the live user called ``username`` (ignoring case)."""
-    return select(_USERS.c.id).where(
+def _live_author_id(username: str) -> Select[tuple[int | None, int]]:
+    """One row: the id of the live user called ``username`` (ignoring case; None if there
+    is none) and the content's version."""
+    author_id = select(_USERS.c.id).where(
         func.lower(_USERS.c.username) == func.lower(username), live_rows(_USERS)
     )
+    return select(author_id.scalar_subquery(), CONTENT_VERSION)
 
 
 def _feed_rows(window: Subquery, columns: tuple[str, ...]) -> Select[tuple]:

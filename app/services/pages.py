@@ -18,7 +18,7 @@ comments, an author and their posts) in that same one statement.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Row, Select, Subquery, func, inspect, select, true
@@ -33,16 +33,23 @@ ItemT = TypeVar("ItemT")
 #: The name of the window's id column, and of the total column of a first window.
 WINDOW_ID = "id"
 TOTAL = "total"
+#: The name of the column that reads ``version`` (see read_window) with the rows.
+VERSION = "content_version"
 
 
 @dataclass(frozen=True)
 class Page(Generic[ItemT]):
-    """``items`` of one window of a list, with ``total`` counting every match."""
+    """``items`` of one window of a list, with ``total`` counting every match.
+
+    ``version`` is what the ``version`` column of :func:`read_window` read, in the first
+    statement of the page (None when none was asked for).
+    """
 
     items: list[ItemT]
     total: int
     skip: int
     limit: int
+    version: int | None = None
 
     @property
     def has_next(self) -> bool:
@@ -75,6 +82,7 @@ def read_window(
     counter: ColumnElement[int] | None = None,
     reverse_order_by: Sequence[Any] = (),
     execution_options: Mapping[str, Any] | None = None,
+    version: ColumnElement[int] | None = None,
 ) -> Page[Row[Any]]:
     """One window of a list, in ``order_by`` order, and the list's exact total.
 
@@ -84,6 +92,11 @@ def read_window(
     COUNT over ``ids``. The total is read with the rows, as a ``total`` column after the
     row's own, in one statement; only a window that may be walked in from the far end
     reads it first. An empty window (past the end) reads the total on its own.
+
+    ``version``, a scalar subquery (the content's version for an ETag), is read in the
+    page's first statement, as a column after the total: never after any of the rows. An
+    empty window reads it with the total, after the rows, and keeps it only when that
+    total agrees that the window is empty.
     """
     if skip < 0 or limit < 1:
         raise ValueError("skip must be >= 0 and limit >= 1")
@@ -91,14 +104,29 @@ def read_window(
     reversible = counter is not None and bool(reverse_order_by) and skip > 0
     if reversible and _dialect(executor) == "postgresql":
         return _read_window_from_either_end(
-            executor, ids, rows, order_by, reverse_order_by, skip, limit, counter, options
+            executor, ids, rows, order_by, reverse_order_by, skip, limit, counter, options, version
         )
     total = counter if counter is not None else _count(ids)
     window = ids.order_by(*order_by).offset(skip).limit(limit).subquery("window")
-    statement = rows(window).add_columns(total.label(TOTAL)).order_by(*order_by)
-    items = executor.execute(statement.execution_options(**options)).all()
-    found = items[0].total if items else _total(executor, ids, counter, options)
-    return Page(items=list(items), total=found, skip=skip, limit=limit)
+    statement = _with_version(rows(window).add_columns(total.label(TOTAL)), version)
+    items = executor.execute(statement.order_by(*order_by).execution_options(**options)).all()
+    if not items:
+        found, read_version = _total(executor, ids, counter, options, version)
+        if found > skip:  # rows came in between: the version, read later, cannot name them
+            read_version = None
+    else:
+        found, read_version = items[0].total, _version_of(items[0], version)
+    return Page(items=list(items), total=found, skip=skip, limit=limit, version=read_version)
+
+
+def _with_version(statement: Select[Any], version: ColumnElement[int] | None) -> Select[Any]:
+    """``statement`` reading ``version`` too, as its last column, if there is one."""
+    return statement if version is None else statement.add_columns(version.label(VERSION))
+
+
+def _version_of(row: Row[Any], version: ColumnElement[int] | None) -> int | None:
+    """What ``row`` read of ``version`` (None when it was not asked for)."""
+    return None if version is None else getattr(row, VERSION)
 
 
 def _read_window_from_either_end(
@@ -111,9 +139,11 @@ def _read_window_from_either_end(
     limit: int,
     counter: ColumnElement[int],
     options: Mapping[str, Any],
+    version: ColumnElement[int] | None,
 ) -> Page[Row[Any]]:
-    """A later window of a counted list, walked in from the nearer end (the total first)."""
-    total = _total(executor, ids, counter, options)
+    """A later window of a counted list, walked in from the nearer end (the total and the
+    version first)."""
+    total, read_version = _total(executor, ids, counter, options, version)
     if read_from_the_end(skip, total, _dialect(executor)):
         # The count is read again inside this statement, so it matches the snapshot the
         # ids come from: rows behind the window = count - skip - limit, exactly. The LIMIT
@@ -127,7 +157,7 @@ def _read_window_from_either_end(
         window_ids = ids.order_by(*order_by).offset(skip).limit(limit)
     statement = rows(window_ids.subquery("window")).add_columns(counter.label(TOTAL))
     items = executor.execute(statement.order_by(*order_by).execution_options(**options)).all()
-    return Page(items=list(items), total=total, skip=skip, limit=limit)
+    return Page(items=list(items), total=total, skip=skip, limit=limit, version=read_version)
 
 
 def _count(ids: Select[Any]) -> ColumnElement[int]:
@@ -140,10 +170,13 @@ def _total(
     ids: Select[Any],
     counter: ColumnElement[int] | None,
     options: Mapping[str, Any],
-) -> int:
-    """The list's exact total: read from ``counter``, else counted over ``ids``."""
-    statement = select(counter if counter is not None else _count(ids))
-    return executor.scalar(statement.execution_options(**options)) or 0
+    version: ColumnElement[int] | None,
+) -> tuple[int, int | None]:
+    """The list's exact total (read from ``counter``, else counted over ``ids``), and
+    ``version`` if asked for, in one statement."""
+    statement = _with_version(select(counter if counter is not None else _count(ids)), version)
+    row = executor.execute(statement.execution_options(**options)).one()
+    return row[0] or 0, _version_of(row, version)
 
 
 def _dialect(executor: Session | Connection) -> str:
@@ -165,6 +198,7 @@ def paginate(
     include_deleted: bool = False,
     counter: ColumnElement[int] | None = None,
     reverse_order_by: Sequence[Any] = (),
+    version: ColumnElement[int] | None = None,
 ) -> Page[ItemT]:
     """:func:`read_window` over ORM objects of ``entity`` matching ``where``.
 
@@ -188,8 +222,9 @@ def paginate(
         counter=counter,
         reverse_order_by=reverse_order_by,
         execution_options={INCLUDE_DELETED: True} if include_deleted else None,
+        version=version,
     )
-    return Page(items=[row[0] for row in page.items], total=page.total, skip=skip, limit=limit)
+    return replace(page, items=[row[0] for row in page.items])
 
 
 def paginate_within(
@@ -204,6 +239,7 @@ def paginate_within(
     options: Sequence[ExecutableOption] = (),
     counter: ColumnElement[int] | None = None,
     reverse_order_by: Sequence[Any] = (),
+    version: ColumnElement[int] | None = None,
 ) -> tuple[Any | None, Page[ItemT]]:
     """One record and a window of its children (``entity`` matching ``where``), in one statement.
 
@@ -233,7 +269,7 @@ def paginate_within(
         limit=limit,
         counter=counter,
         reverse_order_by=reverse_order_by,
+        version=version,
     )
     record = page.items[0][0] if page.items else None
-    children = [row[1] for row in page.items if row[1] is not None]
-    return record, Page(items=children, total=page.total, skip=skip, limit=limit)
+    return record, replace(page, items=[row[1] for row in page.items if row[1] is not None])

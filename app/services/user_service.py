@@ -28,7 +28,9 @@ from app.models import (
     live_rows,
     utcnow,
 )
+from app.services.audit_service import CONTENT_VERSION
 from app.services.errors import Conflict, NotFound, WrongPassword
+from app.services.pages import VERSION
 from app.services.transactions import conflict_from, transaction
 
 _REVOKED = RevokedCredential.__table__
@@ -46,9 +48,9 @@ _PROFILE_COLUMNS = (
     "added_by",
     "updated_by",
 )
-_PUBLIC_PROFILE = select(*(_USERS.c[name] for name in _PROFILE_COLUMNS)).where(
-    func.lower(_USERS.c.username) == func.lower(bindparam("username")), live_rows(_USERS)
-)
+_PUBLIC_PROFILE = select(
+    *(_USERS.c[name] for name in _PROFILE_COLUMNS), CONTENT_VERSION.label(VERSION)
+).where(func.lower(_USERS.c.username) == func.lower(bindparam("username")), live_rows(_USERS))
 
 
 def _taken(column, value: str) -> bool:
@@ -139,8 +141,8 @@ def find_user_by_username(username: str, *, include_deleted: bool = False) -> Us
 
 
 def public_profile(username: str) -> Row:
-    """The public columns of the live user called ``username`` (ignoring case); NotFound
-    otherwise."""
+    """The public columns of the live user called ``username`` (ignoring case), and the
+    content's version as ``content_version``; NotFound otherwise."""
     with read_connection(db) as connection:
         row = connection.execute(_PUBLIC_PROFILE, {"username": username}).first()
     if row is None:

@@ -7,7 +7,7 @@ import re
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from app.conditional import conditional
+from app.conditional import conditional, content_read_at
 from app.models import Post, User
 from app.schemas import (
     MAX_ID,
@@ -57,6 +57,7 @@ def home() -> str:
     number = parse_page(request.args.get("page"))
     window = page_window(number, POSTS_PER_PAGE)
     result = feed_service.list_published_posts(window.skip, window.limit)
+    content_read_at(result.version)
     return render_template("home.html", page=html_page(result, number, POSTS_PER_PAGE))
 
 
@@ -69,6 +70,7 @@ def author(username: str) -> str:
     number = parse_page(request.args.get("page"))
     window = page_window(number, POSTS_PER_PAGE)
     user, result = feed_service.author_with_posts(username, window.skip, window.limit)
+    content_read_at(result.version)
     viewer = signed_in_user()
     drafts = []
     if viewer is not None and viewer.id == user.id and number == 1:
@@ -89,6 +91,7 @@ def _render_post(
     number = parse_page(request.args.get("page"))
     window = page_window(number, COMMENTS_PER_PAGE)
     post, result = comment_service.post_with_comments(post_id, window.skip, window.limit, viewer)
+    content_read_at(result.version)
     return render_template(
         "posts/show.html",
         post=post,
