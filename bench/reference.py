@@ -17,9 +17,9 @@ worker count as Inkwell, at the same time.
   ``feed_counts``.
 * ``POST /api/v1/posts``: checks the bearer token (PyJWT) and reads its user, renders the
   Markdown once (app.markdown.render, as Inkwell's write path does), then in one
-  transaction inserts the post (the feed-count triggers update the counters), takes the
-  audit chain's advisory lock, reads the chain's head and appends the post's ``create``
-  event with its hash computed by app.models.audit_event.
+  transaction takes the audit chain's advisory lock (first, as Inkwell does), inserts the
+  post (the feed-count triggers update the counters), reads the chain's head and appends
+  the post's ``create`` event with its hash computed by app.models.audit_event.
 * ``GET /health/live``: so that the benchmark can wait for it like for Inkwell.
 
 Settings come from the environment: ``REFERENCE_DATABASE_URL`` (a libpq URL) and
@@ -378,8 +378,10 @@ def create_post(environ: dict[str, Any]) -> tuple[dict[str, Any], int]:
     }
     database = connection()
     with database.transaction(), database.cursor() as cursor:
-        post_id = cursor.execute(INSERT_POST_SQL, values).fetchone()[0]
+        # The chain's lock first, as Inkwell's writes take it: writers that took it and the
+        # feed counters' rows in different orders would deadlock each other.
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", (AUDIT_CHAIN_LOCK_KEY,))
+        post_id = cursor.execute(INSERT_POST_SQL, values).fetchone()[0]
         head = cursor.execute("SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1")
         head_id, head_hash = head.fetchone() or (0, GENESIS_HASH)
         changes = {
