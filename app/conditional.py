@@ -4,9 +4,9 @@ Anonymous readers (no token, no session cookie) of the pages and of the API's pu
 lists all see the same representation of a URL, which changes only when content does.
 Every write appends an audit event, so the newest event's id (one index read) is the
 version of all content, on every worker and host at once; the views read it in the same
-statement as their content. The ETag combines it with the
-URL, the app's name and version (templates and formats change with a release) and the
-Markdown renderer's version (``flask posts rerender`` changes stored HTML without a write):
+statement as their content. The ETag combines it with the URL, the app's name and version
+(templates and formats change with a release) and the Markdown renderer's version
+(``flask posts rerender`` changes stored HTML without a write):
 
 * a request whose ``If-None-Match`` holds the current tag gets a 304 before the view runs:
   no page query, no template;
@@ -33,9 +33,9 @@ from app.services import audit_service
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 PUBLIC = "public, no-cache"
+PRIVATE = "private"
 #: Where a view leaves the content version it read (see content_read_at).
 CONTENT_VERSION_KEY = "inkwell_content_version"
-PRIVATE = "private"
 
 
 def is_anonymous() -> bool:

@@ -229,12 +229,12 @@ def _feed_window(
     if skip < 0 or limit < 1:
         raise ValueError("skip must be >= 0 and limit >= 1")
     where = [_POSTS.c.status == PostStatus.PUBLISHED, live_rows(_POSTS)]
-    author_id, version = None, CONTENT_VERSION
+    author_id, version, read_before = None, CONTENT_VERSION, None
     if author_username is not None:
         # The first statement reads the version; the page after it cannot be older.
-        author_id, read_version = connection.execute(_live_author_id(author_username)).one()
+        author_id, read_before = connection.execute(_live_author_id(author_username)).one()
         if author_id is None:
-            return Page(items=[], total=0, skip=skip, limit=limit, version=read_version)
+            return Page(items=[], total=0, skip=skip, limit=limit, version=read_before)
         where.append(_POSTS.c.author_id == author_id)
         version = None
     page = read_window(
@@ -253,7 +253,7 @@ def _feed_window(
         total=page.total,
         skip=skip,
         limit=limit,
-        version=read_version if version is None else page.version,
+        version=page.version if read_before is None else read_before,
     )
 
 

@@ -198,7 +198,6 @@ def paginate(
     include_deleted: bool = False,
     counter: ColumnElement[int] | None = None,
     reverse_order_by: Sequence[Any] = (),
-    version: ColumnElement[int] | None = None,
 ) -> Page[ItemT]:
     """:func:`read_window` over ORM objects of ``entity`` matching ``where``.
 
@@ -222,7 +221,6 @@ def paginate(
         counter=counter,
         reverse_order_by=reverse_order_by,
         execution_options={INCLUDE_DELETED: True} if include_deleted else None,
-        version=version,
     )
     return replace(page, items=[row[0] for row in page.items])
 
