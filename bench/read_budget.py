@@ -133,7 +133,7 @@ def build_steps(database_url: str, redis_url: str, workdir: Path) -> list[tuple[
         ),
         (
             "+ user by name (SQLAlchemy ORM)",
-            sqlalchemy_step(lambda: user_service.get_user_by_username(username)),
+            sqlalchemy_step(lambda: user_service.find_user_by_username(username)),
         ),
         ("user by name (psycopg alone)", lambda: raw.execute(USER_SQL, (username,)).fetchone()),
         (f"GET /api/v1/users/{username}", wsgi_get(application, f"/api/v1/users/{username}")),

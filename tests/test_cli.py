@@ -23,7 +23,7 @@ def test_create_admin_creates_an_admin(app, cli):
     assert result.exit_code == 0, result.output
     assert "Created admin root" in result.output
     with app.app_context():
-        user = user_service.get_user_by_username("root")
+        user = user_service.find_user_by_username("root")
         assert user.role is Role.ADMIN
         assert user_service.authenticate("root", "admin-password") is not None
 
@@ -39,7 +39,7 @@ def test_cli_writes_are_stamped_and_audited_as_the_system_actor(app, cli):
         "admin-password",
     )
     with app.app_context():
-        user = user_service.get_user_by_username("root")
+        user = user_service.find_user_by_username("root")
         event = db.session.scalar(select(AuditEvent))
         assert (user.added_by, user.updated_by) == (SYSTEM_ACTOR_ID, SYSTEM_ACTOR_ID)
         assert (event.action, event.entity_id, event.actor_id) == ("create", user.id, 0)

@@ -150,14 +150,6 @@ def public_profile(username: str) -> Row:
     return row
 
 
-def get_user_by_username(username: str) -> User:
-    """The live user called ``username`` (ignoring case); NotFound otherwise."""
-    user = find_user_by_username(username)
-    if user is None:
-        raise NotFound("user", username)
-    return user
-
-
 def user_load_statement(user_id: int, credential_id: str | None = None) -> Select:
     """The statement loading a live user; with ``credential_id``, also whether it is revoked.
 

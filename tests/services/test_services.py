@@ -103,9 +103,9 @@ def test_authenticate_checks_the_password(db, make_user):
     assert user_service.authenticate("nobody", "right-password") is None
 
 
-def test_unknown_username_is_not_found(db):
+def test_unknown_username_has_no_public_profile(db):
     with pytest.raises(NotFound):
-        user_service.get_user_by_username("nobody")
+        user_service.public_profile("nobody")
 
 
 def test_create_admin_promotes_an_existing_user(db, make_user):
