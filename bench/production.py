@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import math
 import os
 import platform
 import re
@@ -52,6 +53,9 @@ GUNICORN_CONF = PROJECT_DIR / "gunicorn.conf.py"
 SECRET_KEY = "bench-" + secrets.token_urlsafe(32)
 STARTUP_LINE = " starting: database="
 MEMORY_CHECKPOINTS = (5_000, 20_000)
+#: The memory check's first run, which measures the rate; its longest run.
+MEMORY_RATE_SECONDS = 3
+MEMORY_MAX_SECONDS = 300
 MIN_ROUNDS = 3
 #: The ETag bench/bare_app.py gives its list.
 BARE_ETAG = '"bare-feed"'
@@ -530,13 +534,21 @@ def memory_check(
 ) -> list[tuple[int, list[int], int]]:
     """Worker RSS after each checkpoint of mixed GETs: (requests, KiB per worker, failures)."""
     pids = inkwell.worker_pids()
-    done, memory = 0, []
+    lua = MIXED_SCRIPT.replace("PATHS", ", ".join(f'"{path}"' for path in paths))
+    # wrk waits out its whole duration even when every thread has stopped at its limit, so
+    # each checkpoint's duration is sized from the rate of a short first run (counted too).
+    warm_up = wrk(inkwell.url + "/", args, folder, lua=lua, duration=MEMORY_RATE_SECONDS)
+    done, failed, memory = warm_up.requests, warm_up.errors, []
     for checkpoint in MEMORY_CHECKPOINTS:
-        per_thread = -(-(checkpoint - done) // args.threads)
-        lua = MIXED_SCRIPT.replace("PATHS", ", ".join(f'"{path}"' for path in paths))
-        run = wrk(inkwell.url + "/", args, folder, lua=lua, limit=per_thread, duration=300)
-        done += run.requests  # the count wrk reports: at least the checkpoint's, or 300 s worth
-        memory.append((done, rss_kib(pids), run.errors))
+        if done < checkpoint:
+            per_thread = -(-(checkpoint - done) // args.threads)
+            seconds = 2 * (checkpoint - done) / max(warm_up.requests_per_second, 1.0) + 5
+            duration = min(MEMORY_MAX_SECONDS, math.ceil(seconds))
+            run = wrk(inkwell.url + "/", args, folder, lua=lua, limit=per_thread, duration=duration)
+            done += run.requests  # what wrk reports: the checkpoint's, or less if the rate fell
+            failed += run.errors
+        memory.append((done, rss_kib(pids), failed))
+        failed = 0
     if sorted(inkwell.worker_pids()) != sorted(pids):
         memory.append((-1, [], 0))  # workers were replaced: the figures mean nothing
     return memory
