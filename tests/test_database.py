@@ -9,14 +9,15 @@ from __future__ import annotations
 import pytest
 
 from app import create_app
-from app.database import begin_reads, engine_options
+from app.database import GENERIC_PLANS, begin_reads, engine_options
 from app.extensions import db
 from app.models import User
 from app.services import user_service
 from app.services.transactions import transaction
 from config import ConfigurationError, load_settings
 from tests.api_helpers import assert_success, auth_headers
-from tests.db_helpers import database_use_of
+from tests.conftest import POSTGRES_PGBOUNCER
+from tests.db_helpers import database_use_of, statements_of
 
 POSTGRES = "postgresql://inkwell@db.internal:6432/inkwell"
 
@@ -127,3 +128,37 @@ def test_a_create_answers_with_what_it_wrote_without_reading_it_back(app, client
     assert not [statement for statement in reads_after if "FROM posts" in statement]
     assert not [statement for statement in reads_after if "FROM users" in statement]
     assert use.checkouts == 1
+
+
+# -- prepared statements get one generic plan --------------------------------------------
+
+
+def test_direct_postgresql_plans_each_prepared_statement_once(make_settings):
+    options = engine_options(make_settings(database_url=POSTGRES))
+    assert options["connect_args"]["options"] == GENERIC_PLANS
+
+
+def test_the_urls_own_server_options_are_kept(make_settings):
+    url = POSTGRES + "?options=-csearch_path%3Dblog"
+    options = engine_options(make_settings(database_url=url))["connect_args"]["options"]
+    assert options == f"-csearch_path=blog {GENERIC_PLANS}"
+
+
+def test_pgbouncer_mode_sends_no_server_options(make_settings):
+    # PgBouncer refuses startup parameters it does not know, and prepares nothing here.
+    options = engine_options(make_settings(database_url=POSTGRES, database_pgbouncer=True))
+    assert "options" not in options["connect_args"]
+
+
+def test_the_app_connections_use_generic_plans(app, database_url):
+    if not database_url.startswith("postgresql") or POSTGRES_PGBOUNCER:
+        pytest.skip("PostgreSQL straight, not through PgBouncer")
+    with app.app_context(), db.engine.connect() as connection:
+        assert connection.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_generic_plan"
+
+
+def test_a_windows_bounds_are_written_into_its_statement(app, client, writer):
+    with statements_of(app) as sent:
+        assert client.get("/api/v1/posts?skip=0&limit=7").status_code == 200
+    [page] = [statement for statement in sent if "FROM posts" in statement]
+    assert "LIMIT 7 OFFSET 0" in page

@@ -21,7 +21,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Row, Select, Subquery, func, inspect, select, true
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Integer,
+    Row,
+    Select,
+    Subquery,
+    bindparam,
+    func,
+    inspect,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.elements import ColumnElement
@@ -107,7 +119,8 @@ def read_window(
             executor, ids, rows, order_by, reverse_order_by, skip, limit, counter, options, version
         )
     total = counter if counter is not None else _count(ids)
-    window = ids.order_by(*order_by).offset(skip).limit(limit).subquery("window")
+    window = ids.order_by(*order_by).offset(_written(skip)).limit(_written(limit))
+    window = window.subquery("window")
     statement = _with_version(rows(window).add_columns(total.label(TOTAL)), version)
     items = executor.execute(statement.order_by(*order_by).execution_options(**options)).all()
     if not items:
@@ -151,13 +164,25 @@ def _read_window_from_either_end(
         window_ids = (
             ids.order_by(*reverse_order_by)
             .offset(func.greatest(counter - skip - limit, 0))
-            .limit(min(limit, total - skip))
+            .limit(_written(min(limit, total - skip)))
         )
     else:
-        window_ids = ids.order_by(*order_by).offset(skip).limit(limit)
+        window_ids = ids.order_by(*order_by).offset(_written(skip)).limit(_written(limit))
     statement = rows(window_ids.subquery("window")).add_columns(counter.label(TOTAL))
     items = executor.execute(statement.order_by(*order_by).execution_options(**options)).all()
     return Page(items=list(items), total=total, skip=skip, limit=limit, version=read_version)
+
+
+def _written(value: int) -> BindParameter[int]:
+    """``value`` written into the statement's text rather than sent as a parameter.
+
+    PostgreSQL plans a prepared statement once for all values (a generic plan) only when
+    that plan looks as cheap as planning for each; a LIMIT it cannot see makes a window
+    look expensive, so every execution was planned anew (up to 2 ms for a page, more than
+    running it). With the window's bounds in the text, the usual windows (the first page,
+    20 rows) are statements of their own that psycopg prepares and PostgreSQL plans once.
+    """
+    return bindparam(None, value, type_=Integer, literal_execute=True)
 
 
 def _count(ids: Select[Any]) -> ColumnElement[int]:
