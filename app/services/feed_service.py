@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
 
 from sqlalchemy import Connection, Select, Subquery, func, select
 from sqlalchemy.orm import defer, joinedload
@@ -24,10 +23,16 @@ from app.models.feed_count import FEED_ALL
 from app.models.soft_delete import deleted, live_rows
 from app.services.audit_service import CONTENT_VERSION
 from app.services.errors import NotFound
-from app.services.pages import WINDOW_ID, Page, paginate, paginate_within, read_window
+from app.services.pages import (
+    WINDOW_ID,
+    ItemT,
+    Page,
+    paginate,
+    paginate_within,
+    read_window,
+)
 from app.services.permissions import require_admin
 
-Item = TypeVar("Item")
 FEED_ORDER = (Post.published_at.desc(), Post.id.desc())
 #: The feed read from its far end (oldest first), for windows past its middle.
 FEED_ORDER_REVERSED = (Post.published_at.asc(), Post.id.asc())
@@ -222,8 +227,8 @@ def _feed_window(
     limit: int,
     author_username: str | None,
     columns: tuple[str, ...],
-    item: Callable[[tuple], Item],
-) -> Page[Item]:
+    item: Callable[[tuple], ItemT],
+) -> Page[ItemT]:
     """A window of the feed on ``connection``, each row (``columns`` of a post, its live
     author's id and username) made an item by ``item``, and the total."""
     if skip < 0 or limit < 1:
